@@ -1,0 +1,59 @@
+/**
+ * A connection runs shell commands on a target and moves files to and from it.
+ * Targets need only /bin/sh and coreutils. Implementations: local (this file's
+ * sibling local.ts) and ssh (ssh.ts).
+ */
+export interface BecomeOptions {
+  method: 'sudo' | 'su';
+  user: string; // default root
+  password?: string; // fed on stdin, never logged
+  flags?: string;
+}
+
+export interface ExecOptions {
+  /** data written to the command's stdin */
+  stdin?: string | Buffer;
+  /** extra environment for the command (task `environment:`) */
+  env?: Record<string, string>;
+  cwd?: string;
+  timeoutMs?: number;
+  /** run through become (sudo/su). Undefined = the connection's default. */
+  become?: BecomeOptions | null;
+}
+
+export interface ExecResult {
+  rc: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface PutOptions {
+  /** octal string like '0644' applied before the rename */
+  mode?: string;
+  become?: BecomeOptions | null;
+}
+
+export interface Connection {
+  /** inventory hostname this connection serves */
+  readonly host: string;
+  /** establish (idempotent). Throws UnreachableError when the host can't be reached. */
+  connect(): Promise<void>;
+  /** run `cmd` with /bin/sh -c semantics */
+  exec(cmd: string, opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Write `data` to `remotePath` atomically: a temp file in the same directory,
+   * then rename over the destination. A half-written file never replaces a good one.
+   */
+  putFile(remotePath: string, data: Buffer | string, opts?: PutOptions): Promise<void>;
+  /** read a whole remote file */
+  getFile(remotePath: string, opts?: { become?: BecomeOptions | null }): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+/** Host cannot be reached (connect/auth/transport failure): recap "unreachable". */
+export class UnreachableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnreachableError';
+  }
+}
