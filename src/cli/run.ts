@@ -1,0 +1,185 @@
+/**
+ * The body of `herun`: load inventory and playbooks, validate everything
+ * before touching a host, then list / explain / run.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { UserError, formatUserError } from '../errors.js';
+import { parseYaml } from '../loader/yaml.js';
+import { parseKV } from '../loader/freeform.js';
+import { loadInventory, type Inventory } from '../inventory/index.js';
+import { loadPlaybook, validateStatic, walkNodes, asList } from '../playbook/load.js';
+import type { Kw, Play, Playbook, TaskNode } from '../playbook/model.js';
+import { createTemplar } from '../template/index.js';
+import { Executor } from '../executor/run.js';
+import { Redactor } from '../output/redact.js';
+import { createHumanOutput, createJsonOutput } from '../output/index.js';
+import type { OutputSink } from '../output/types.js';
+import { setWarningSink } from '../warnings.js';
+import type { CliOptions } from './main.js';
+import { explain } from './explain.js';
+
+const isMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/** Parse every -e value: k=v words, YAML/JSON text, or @file. Later ones win. */
+export function parseExtraVars(values: string[]): { vars: Kw; source?: string } {
+  const vars: Kw = {};
+  let source: string | undefined;
+  for (const raw of values) {
+    const v = raw.trim();
+    if (v.startsWith('@')) {
+      const file = path.resolve(v.slice(1));
+      if (!existsSync(file)) throw new UserError(`the extra vars file ${v.slice(1)} could not be found`);
+      const data = parseYaml(readFileSync(file, 'utf8'), file);
+      if (data !== null && !isMap(data)) throw new UserError(`extra vars file ${v.slice(1)} must contain a mapping`, { file, line: 1, col: 1 });
+      Object.assign(vars, data ?? {});
+      source = file;
+    } else if (v.startsWith('{') || v.startsWith('[') || v.startsWith('---')) {
+      const data = parseYaml(v, '<extra vars>');
+      if (!isMap(data)) throw new UserError('extra vars given as YAML/JSON must be a mapping');
+      Object.assign(vars, data);
+    } else if (v) {
+      Object.assign(vars, parseKV(v));
+    }
+  }
+  return { vars, source };
+}
+
+function splitTags(list: string[]): string[] {
+  return list.flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
+}
+
+async function readBecomePass(): Promise<string> {
+  process.stderr.write('BECOME password: ');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) {
+    chunks.push(c as Buffer);
+    if (Buffer.concat(chunks).includes(10)) break;
+  }
+  process.stderr.write('\n');
+  return Buffer.concat(chunks).toString('utf8').split('\n')[0] ?? '';
+}
+
+export async function runCli(playbooks: string[], opts: CliOptions): Promise<number> {
+  const verbosity = opts.verbose ?? 0;
+  const redactor = new Redactor();
+  const write = (s: string) => process.stdout.write(s);
+  let out: OutputSink | undefined;
+  try {
+    const extra = parseExtraVars(opts.extraVars ?? []);
+    const inv: Inventory = loadInventory(opts.inventory?.length ? opts.inventory : [], { cwd: process.cwd() });
+    if (opts.limit) inv.limit(opts.limit, { cwd: process.cwd() });
+    const pbs: Playbook[] = [];
+    for (const p of playbooks) {
+      const pb = loadPlaybook(p, extra.vars);
+      await validateStatic(pb);
+      pbs.push(pb);
+    }
+    const templar = createTemplar();
+    // site variables (role argument specs) checked before any host is touched
+    for (const pb of pbs) {
+      await new Executor(pb, inv, nullSink(), templar, { extraVars: extra.vars, extraVarsSource: extra.source, cliVars: {} }, {
+        check: true, diff: false, tags: [], skipTags: [], verbosity: 0,
+      }).precheck();
+    }
+    if (opts.syntaxCheck) {
+      for (const pb of pbs) process.stdout.write(`\nplaybook: ${path.relative(process.cwd(), pb.file) || pb.file}\n`);
+      return 0;
+    }
+    if (opts.listHosts || opts.listTasks || opts.listTags) {
+      for (const pb of pbs) listPlaybook(pb, inv, opts, extra.vars, templar);
+      return 0;
+    }
+    if (opts.explain) {
+      return explain(opts.explain, pbs[0]!, inv, extra, templar, opts.limit);
+    }
+    let becomePassword: string | undefined;
+    if (opts.askBecomePass) becomePassword = await readBecomePass();
+    if (becomePassword) redactor.addSecret(becomePassword);
+    out = opts.output === 'json'
+      ? createJsonOutput(write, { redactor })
+      : createHumanOutput({ verbosity, diff: !!opts.diff, check: !!opts.check, color: opts.color !== false && !!process.stdout.isTTY, write, redactor });
+    setWarningSink((m) => out!.warning(m));
+    const ac = new AbortController();
+    let sigints = 0;
+    const onInt = () => {
+      sigints++;
+      if (sigints > 1) process.exit(130);
+      out?.warning('interrupted: finishing running tasks, no new task will start');
+      ac.abort();
+    };
+    process.on('SIGINT', onInt);
+    let rc = 0;
+    const cliVars: Kw = {};
+    if (opts.user) cliVars.ansible_user = opts.user;
+    for (const pb of pbs) {
+      out.playbookStart(pb.file);
+      const ex = new Executor(pb, inv, out, templar, { extraVars: extra.vars, extraVarsSource: extra.source, cliVars }, {
+        check: !!opts.check, diff: !!opts.diff,
+        tags: splitTags(opts.tags ?? []), skipTags: splitTags(opts.skipTags ?? []),
+        startAtTask: opts.startAtTask, forks: opts.forks ? parseInt(opts.forks, 10) : undefined,
+        verbosity, connection: opts.connection, limit: opts.limit,
+        become: opts.become, becomeUser: opts.becomeUser, becomeMethod: opts.becomeMethod, becomePassword,
+        remoteUser: opts.user, acceptNewHostKeys: opts.acceptNewHostKeys,
+        addSecret: (s) => redactor.addSecret(s), isSecretName: (n) => Redactor.isSecretName(n),
+        signal: ac.signal,
+      });
+      const r = await ex.run();
+      rc = rc || r;
+      if (ac.signal.aborted) { rc = rc || 1; break; }
+    }
+    process.off('SIGINT', onInt);
+    await out.close();
+    return rc;
+  } catch (e) {
+    if (e instanceof UserError) {
+      process.stderr.write(redactor.redact(formatUserError(e, verbosity)) + '\n');
+      await out?.close();
+      return 1;
+    }
+    throw e;
+  }
+}
+
+function nullSink(): OutputSink {
+  return { playbookStart() {}, playStart() {}, noHostsMatched() {}, taskStart() {}, hostResult() {}, verbose() {}, warning() {}, recap() {}, close() {} };
+}
+
+function tagsOf(n: { kw: Kw }): string[] {
+  return asList(n.kw.tags).flatMap((t) => String(t).split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
+function listPlaybook(pb: Playbook, inv: Inventory, opts: CliOptions, extra: Kw, templar: ReturnType<typeof createTemplar>): void {
+  process.stdout.write(`\nplaybook: ${path.relative(process.cwd(), pb.file) || pb.file}\n`);
+  pb.plays.forEach((play: Play, i) => {
+    const vars = { ...play.vars, ...extra };
+    const pattern = templar.render(play.hosts, vars) as string | string[];
+    const hosts = inv.resolvePattern(Array.isArray(pattern) ? pattern.map(String) : String(pattern));
+    const ptags = tagsOf(play);
+    process.stdout.write(`\n  play #${i + 1} (${Array.isArray(pattern) ? pattern.join(',') : pattern}): ${play.name}\tTAGS: [${ptags.join(', ')}]\n`);
+    if (opts.listHosts) {
+      process.stdout.write(`    pattern: ['${Array.isArray(pattern) ? pattern.join("', '") : pattern}']\n    hosts (${hosts.length}):\n`);
+      for (const h of hosts) process.stdout.write(`      ${h}\n`);
+    }
+    if (opts.listTasks || opts.listTags) {
+      const all = new Set<string>(ptags);
+      if (opts.listTasks) process.stdout.write('    tasks:\n');
+      const visit = (n: TaskNode, inherited: string[]) => {
+        const tags = [...new Set([...inherited, ...tagsOf(n)])];
+        if (n.type === 'block') {
+          for (const c of [...n.block, ...n.rescue, ...n.always]) visit(c, tags);
+          return;
+        }
+        tags.forEach((t) => all.add(t));
+        if (opts.listTasks) {
+          const name = n.kw.name !== undefined ? String(n.kw.name) : n.type === 'action' ? n.action : n.type;
+          const full = n.role ? `${n.role.name} : ${name}` : name;
+          process.stdout.write(`      ${full}\tTAGS: [${tags.sort().join(', ')}]\n`);
+        }
+      };
+      for (const n of [...play.preTasks, ...play.tasks, ...play.postTasks]) visit(n, ptags);
+      if (opts.listTags) process.stdout.write(`      TASK TAGS: [${[...all].sort().join(', ')}]\n`);
+    }
+  });
+  void walkNodes;
+}

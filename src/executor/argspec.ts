@@ -1,0 +1,141 @@
+/**
+ * Role argument specs (meta/argument_specs.yml), validated with ajv before the
+ * role runs. Unlike Ansible, which coerces, a wrong type is an error naming the
+ * role, the variable, where it was set, and what was expected. Defaults from
+ * the spec fill variables the role has no value for.
+ */
+import AjvModule from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { UserError, type Pos } from '../errors.js';
+import type { Kw, RoleInstance } from '../playbook/model.js';
+import type { VarLayer } from '../vars/types.js';
+
+const Ajv = AjvModule.default;
+const addFormats = addFormatsModule.default;
+let ajv: InstanceType<typeof Ajv> | undefined;
+function getAjv(): InstanceType<typeof Ajv> {
+  if (!ajv) {
+    ajv = new Ajv({ allErrors: true, strict: false });
+    addFormats(ajv);
+  }
+  return ajv;
+}
+
+const isMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+const TYPE: Record<string, object> = {
+  str: { type: 'string' },
+  string: { type: 'string' },
+  int: { type: 'integer' },
+  integer: { type: 'integer' },
+  float: { type: 'number' },
+  bool: { type: 'boolean' },
+  boolean: { type: 'boolean' },
+  list: { type: 'array' },
+  dict: { type: 'object' },
+  path: { type: 'string' },
+  raw: {},
+  jsonarg: {},
+  json: {},
+  bytes: { type: ['string', 'integer'] },
+  bits: { type: ['string', 'integer'] },
+};
+
+/** Convert one Ansible option spec to JSON Schema. */
+export function optionSchema(spec: Kw): Record<string, unknown> {
+  const t = String(spec.type ?? 'str');
+  const s: Record<string, unknown> = { ...(TYPE[t] ?? {}) };
+  if (Array.isArray(spec.choices)) s.enum = spec.choices;
+  if (t === 'list' && spec.elements) {
+    const el = optionSchema({ type: spec.elements, options: spec.options });
+    s.items = el;
+  }
+  if (t === 'dict' && isMap(spec.options)) {
+    Object.assign(s, specSchema(spec.options as Record<string, Kw>));
+  }
+  if (typeof spec.description === 'string') s.description = spec.description;
+  // herun extension: JSON Schema keywords under `schema:` refine the option (pattern, maxItems, format...)
+  if (isMap(spec.schema)) Object.assign(s, spec.schema);
+  return s;
+}
+
+export function specSchema(options: Record<string, Kw>): Record<string, unknown> {
+  const properties: Record<string, unknown> = {};
+  const required: string[] = [];
+  for (const [name, o] of Object.entries(options)) {
+    if (!isMap(o)) continue;
+    properties[name] = optionSchema(o);
+    if (o.required === true) required.push(name);
+  }
+  return { type: 'object', properties, ...(required.length ? { required } : {}) };
+}
+
+const compiled = new WeakMap<object, { schema: Record<string, unknown>; validate: ReturnType<InstanceType<typeof Ajv>['compile']> }>();
+
+function entrySpec(role: RoleInstance, entry = 'main'): Record<string, Kw> | undefined {
+  const specs = role.argumentSpecs?.argument_specs;
+  if (!isMap(specs) || !isMap(specs[entry])) return undefined;
+  const opts = (specs[entry] as Kw).options;
+  return isMap(opts) ? (opts as Record<string, Kw>) : undefined;
+}
+
+/** Defaults declared in the argument spec (lowest precedence, like role defaults). */
+export function specDefaults(role: RoleInstance, entry = 'main'): Kw {
+  const opts = entrySpec(role, entry);
+  const out: Kw = {};
+  if (!opts) return out;
+  for (const [k, o] of Object.entries(opts)) if (isMap(o) && 'default' in o) out[k] = o.default;
+  return out;
+}
+
+function where(name: string, layers: VarLayer[]): string {
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const l = layers[i]!;
+    if (name in l.vars) {
+      const p = l.positions?.[name];
+      if (p) return `${p.file}:${p.line}:${p.col} (${l.label})`;
+      return `${l.label}${l.source ? ` in ${l.source}` : ''}`;
+    }
+  }
+  return 'nowhere (not set)';
+}
+
+function positionOf(name: string, layers: VarLayer[]): Pos | undefined {
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const l = layers[i]!;
+    if (name in l.vars) return l.positions?.[name];
+  }
+  return undefined;
+}
+
+/**
+ * Validate the variables a role sees against its argument spec. `vars` is the
+ * (lazy) variable scope; `layers` tell where each value was set.
+ */
+export function validateRoleArgs(role: RoleInstance, vars: Kw, layers: VarLayer[], rolePos: Pos, entry = 'main'): void {
+  const opts = entrySpec(role, entry);
+  if (!opts) return;
+  let c = compiled.get(opts);
+  if (!c) {
+    const schema = specSchema(opts);
+    c = { schema, validate: getAjv().compile(schema) };
+    compiled.set(opts, c);
+  }
+  const value: Kw = {};
+  for (const k of Object.keys(opts)) {
+    if (!(k in vars)) continue;
+    const v = vars[k];
+    if (v !== undefined) value[k] = v;
+  }
+  if (c.validate(value)) return;
+  const e = c.validate.errors![0]!;
+  const seg = e.instancePath.split('/').filter(Boolean);
+  const name = seg[0] ?? (e.params as { missingProperty?: string }).missingProperty ?? '?';
+  const spec = opts[name];
+  const expected = spec ? `${spec.type ?? 'str'}${spec.elements ? ` of ${spec.elements}` : ''}${spec.choices ? ` (one of ${JSON.stringify(spec.choices)})` : ''}` : 'a value';
+  const at = seg.length > 1 ? ` (at ${seg.slice(1).join('.')})` : '';
+  let msg: string;
+  if (e.keyword === 'required') msg = `role '${role.name}': missing required variable '${name}' (expected ${expected})`;
+  else msg = `role '${role.name}': variable '${name}'${at} ${e.message ?? 'is invalid'}; expected ${expected}; set at ${where(name, layers)}`;
+  throw new UserError(msg, positionOf(name, layers) ?? rolePos);
+}
