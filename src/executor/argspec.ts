@@ -6,6 +6,8 @@
  */
 import AjvModule from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { UserError, type Pos } from '../errors.js';
 import type { Kw, RoleInstance } from '../playbook/model.js';
 import type { VarLayer } from '../vars/types.js';
@@ -15,7 +17,7 @@ const addFormats = addFormatsModule.default;
 let ajv: InstanceType<typeof Ajv> | undefined;
 function getAjv(): InstanceType<typeof Ajv> {
   if (!ajv) {
-    ajv = new Ajv({ allErrors: true, strict: false });
+    ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
     addFormats(ajv);
   }
   return ajv;
@@ -113,6 +115,7 @@ function positionOf(name: string, layers: VarLayer[]): Pos | undefined {
  * (lazy) variable scope; `layers` tell where each value was set.
  */
 export function validateRoleArgs(role: RoleInstance, vars: Kw, layers: VarLayer[], rolePos: Pos, entry = 'main'): void {
+  validateSiteSchema(role, vars, layers, rolePos, entry);
   const opts = entrySpec(role, entry);
   if (!opts) return;
   let c = compiled.get(opts);
@@ -137,5 +140,51 @@ export function validateRoleArgs(role: RoleInstance, vars: Kw, layers: VarLayer[
   let msg: string;
   if (e.keyword === 'required') msg = `role '${role.name}': missing required variable '${name}' (expected ${expected})`;
   else msg = `role '${role.name}': variable '${name}'${at} ${e.message ?? 'is invalid'}; expected ${expected}; set at ${where(name, layers)}`;
+  throw new UserError(msg, positionOf(name, layers) ?? rolePos);
+}
+
+const siteSchemas = new Map<string, { validate: ReturnType<InstanceType<typeof Ajv>['compile']>; schema: Record<string, any> }>();
+
+/**
+ * herun extension: an entry point of meta/argument_specs.yml may name a JSON
+ * Schema file (`x-herun-schema: ../../schemas/he-site.schema.json`, relative to
+ * the role's meta/ dir) whose `properties` are variable names. Every variable
+ * the schema names is validated with it; an error names the variable, the
+ * file:line where it was set, and the rule broken (the schema's
+ * `x-rule`/`description` when given). Ansible ignores the key.
+ */
+export function validateSiteSchema(role: RoleInstance, vars: Kw, layers: VarLayer[], rolePos: Pos, entry = 'main'): void {
+  const specs = role.argumentSpecs?.argument_specs;
+  if (!isMap(specs) || !isMap(specs[entry])) return;
+  const ref = (specs[entry] as Kw)['x-herun-schema'];
+  if (typeof ref !== 'string') return;
+  const file = path.resolve(role.path, 'meta', ref);
+  let c = siteSchemas.get(file);
+  if (!c) {
+    if (!existsSync(file)) throw new UserError(`role '${role.name}': x-herun-schema file ${file} not found`, rolePos);
+    const schema = JSON.parse(readFileSync(file, 'utf8')) as Record<string, any>;
+    c = { schema, validate: getAjv().compile(schema) };
+    siteSchemas.set(file, c);
+  }
+  const value: Kw = {};
+  for (const k of Object.keys(c.schema.properties ?? {})) {
+    if (!(k in vars)) continue;
+    const v = vars[k];
+    if (v !== undefined) value[k] = v;
+  }
+  if (c.validate(value)) return;
+  const errs = c.validate.errors!;
+  // prefer the most specific error (deepest path), skipping if/then wrappers
+  const e = errs.filter((x) => x.keyword !== 'if').sort((a, b) => b.instancePath.length - a.instancePath.length)[0] ?? errs[0]!;
+  const seg = e.instancePath.split('/').filter(Boolean);
+  const name = seg[0] ?? (e.params as { missingProperty?: string }).missingProperty ?? '?';
+  let sub: any = c.schema;
+  for (const part of e.schemaPath.replace(/^#\//, '').split('/').slice(0, -1)) sub = sub?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  const rule = sub?.['x-rule'] ?? c.schema.properties?.[name]?.['x-rule'] ?? `${e.keyword}: ${e.message}`;
+  const at = seg.length > 1 ? `[${seg.slice(1).join('][')}]` : '';
+  const got = seg.length ? ` (value: ${JSON.stringify(e.data ?? seg.reduce((o: any, k) => o?.[k], value))})` : '';
+  const msg = e.keyword === 'required'
+    ? `site variable '${name}' is required: ${rule}`
+    : `site variable '${name}${at}'${got} breaks the rule: ${rule}; set at ${where(name, layers)}`;
   throw new UserError(msg, positionOf(name, layers) ?? rolePos);
 }

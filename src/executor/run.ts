@@ -316,9 +316,13 @@ export class Executor {
     const role = scope.role ?? scope.node?.role;
     const facts: Kw = {};
     for (const [k, v] of Object.entries(hs.facts)) facts[k.startsWith('ansible_') ? k.slice(8) : k] = v;
+    let inv = this.invMagic.get(hs.name);
+    if (!inv) {
+      inv = { ...this.inv.magicVars(hs.name), groups: this.groupsDict ??= this.inv.groupsDict() };
+      this.invMagic.set(hs.name, inv);
+    }
     return {
-      ...this.inv.magicVars(hs.name),
-      groups: this.inv.groupsDict(),
+      ...inv,
       hostvars: this.hostvarsProxy(),
       ansible_play_hosts: this.playHosts.filter((h) => this.host(h).active || this.host(h).name === hs.name),
       ansible_play_hosts_all: this.playHosts,
@@ -330,7 +334,6 @@ export class Executor {
       ansible_verbosity: this.opts.verbosity,
       ansible_version: { full: '2.14.18', major: 2, minor: 14, revision: 18, string: '2.14.18' },
       playbook_dir: this.pb.dir,
-      inventory_dir: this.inv.magicVars(hs.name).inventory_dir,
       ansible_facts: facts,
       omit: this.omit,
       ...(role ? { role_name: role.name, role_path: role.path, ansible_role_name: role.name, ansible_parent_role_names: roleParents(role) } : {}),
@@ -338,6 +341,8 @@ export class Executor {
     };
   }
 
+  private invMagic = new Map<string, Kw>();
+  private groupsDict?: Record<string, string[]>;
   private hostvarsCache?: Kw;
   private hostvarsProxy(): Kw {
     if (this.hostvarsCache) return this.hostvarsCache;
@@ -554,6 +559,11 @@ export class Executor {
       } else if (e instanceof UserError) {
         if (!e.pos) e.pos = node.pos;
         outcome = { status: 'failed', result: { failed: true, changed: false, msg: `${e.pos ? `${e.pos.file}:${e.pos.line}:${e.pos.col}: ` : ''}${e.message}` } };
+      } else if (e instanceof Error) {
+        // a module or connection error (become failure, transfer error...): the task fails on this host
+        const r: ModuleResult = { failed: true, changed: false, msg: e.message };
+        if (this.opts.verbosity >= 4 && e.stack) r.exception = e.stack;
+        outcome = { status: 'failed', result: r };
       } else {
         throw e;
       }
@@ -898,6 +908,7 @@ export class Executor {
       become, env, vars, templar: this.templar,
       findFile: (name, kind) => findControllerFile(name, kind, node, this.play.dir, pos),
       searchPath,
+      playbookDir: this.pb.dir,
       warn: (msg) => this.out.warning(msg),
       verbosity: this.opts.verbosity,
       signal: this.opts.signal,

@@ -32,8 +32,18 @@ export function ignoredInventoryEntry(name: string): boolean {
 }
 
 /** Ansible's find_vars_files: `<dir>/<name>`, `.yml`, `.yaml`, `.json` (first found), or every file of the `<name>/` dir. */
+const foundCache = new Map<string, string[]>();
+
 export function findVarsFiles(dir: string, name: string): string[] {
   const base = join(dir, name);
+  const cached = foundCache.get(base);
+  if (cached) return cached;
+  const found = findVarsFilesUncached(base);
+  foundCache.set(base, found);
+  return found;
+}
+
+function findVarsFilesUncached(base: string): string[] {
   for (const ext of ['', ...YAML_EXTS]) {
     const p = base + ext;
     let st;
@@ -99,6 +109,7 @@ export function loadVarsFile(file: string): VarsFile | null {
 /** Drop cached group_vars/host_vars files (tests, refresh_inventory). */
 export function clearInventoryCaches(): void {
   varsFileCache.clear();
+  foundCache.clear();
 }
 
 export interface LoadOptions {

@@ -50,6 +50,8 @@ export interface ModuleContext {
   findFile(name: string, kind: 'files' | 'templates' | 'vars'): string;
   /** directories for the templar (lookups) */
   searchPath: string[];
+  /** directory of the playbook (relative controller paths such as fetch's dest) */
+  playbookDir?: string;
   warn(msg: string): void;
   /** -v level, for debug verbosity */
   verbosity: number;
