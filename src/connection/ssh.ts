@@ -24,7 +24,9 @@
  * (interval * countMax .. interval * (countMax+1)); in-flight commands then
  * reject with UnreachableError.
  */
-import { Client, utils as ssh2utils } from 'ssh2';
+import ssh2 from 'ssh2';
+const { Client, utils: ssh2utils } = ssh2;
+type Client = InstanceType<typeof Client>;
 import type { ClientChannel, SFTPWrapper, ConnectConfig, AnyAuthMethod, AuthenticationType } from 'ssh2';
 import { readFileSync, existsSync } from 'node:fs';
 import os from 'node:os';

@@ -1091,7 +1091,6 @@ export class Executor {
           tasksFrom: node.tasksFrom, handlersFrom: node.handlersFrom, defaultsFrom: node.defaultsFrom, varsFrom: node.varsFrom,
         }, true);
         role = ctx.playRoles[ctx.playRoles.length - 1];
-        if (role) role.params = g.params;
         this.handlers = [...this.handlers, ...ctx.roleHandlers];
         const acts: ActionNode[] = [];
         walkNodes(blocks, (n) => { if (n.type === 'action') acts.push(n); });
@@ -1104,7 +1103,7 @@ export class Executor {
       const wrapper: BlockNode = {
         type: 'block', synthetic: 'include', pos: node.pos, kw: node.apply ? { ...node.apply } : {}, dir: node.dir,
         block: nodes.map((n) => ({ ...n })), rescue: [], always: [], parent: node, role: node.role,
-        includeParams: node.type === 'include_tasks' ? g.params : undefined,
+        includeParams: g.params,
       };
       for (const n of wrapper.block) n.parent = wrapper;
       reparent(wrapper);

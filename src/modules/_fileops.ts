@@ -15,6 +15,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ModuleContext, FileDiff } from './types.js';
 import { shq, sh } from './quote.js';
+import { UserError } from '../errors.js';
 import { type ModeSpec, resolveMode, fmtMode, parseMode } from './_args.js';
 
 export type FileType = 'file' | 'directory' | 'link' | 'fifo' | 'socket' | 'chr' | 'blk' | 'absent';
@@ -81,7 +82,7 @@ export function probeScript(p: string, o: ProbeOptions = {}): string {
     sh`p=${p}; d=${path.posix.dirname(p)}`,
     'echo "umask=$(umask)"',
     'if [ -d "$d" ]; then echo parent=1; fi',
-    'if [ -e "$p" ] || [ -L "$p" ]; then',
+    o.follow ? 'if [ -e "$p" ]; then' : 'if [ -e "$p" ] || [ -L "$p" ]; then',
     '  echo exists=1',
     `  stat ${L}--printf ${shq(fmt)} -- "$p" || exit 3`,
     '  if [ -L "$p" ]; then echo "lnk_target=$(readlink -- "$p")"; echo "lnk_source=$(readlink -f -- "$p")"; fi',
@@ -374,7 +375,8 @@ export function dictDiffText(o: Record<string, unknown>): string {
 /** Turn an error thrown inside a module into a failed result. */
 export function failResult(e: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> {
   if (e instanceof FileOpError) return { failed: true, changed: false, msg: e.message, ...extra, ...e.extra };
-  if (e instanceof Error && e.name === 'ArgError') return { failed: true, changed: false, msg: e.message, ...extra };
+  // bad arguments, missing controller files, template errors: a failed task, as in Ansible
+  if (e instanceof UserError) return { failed: true, changed: false, msg: e.message, ...extra };
   throw e;
 }
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { ModuleContext, ModuleDef, ModuleResult, FileDiff } from './types.js';
 import { sh, shq } from './quote.js';
-import { foldAliases, optBool, parseMode, fmtMode, toStr, S } from './_args.js';
+import { foldAliases, optBool, parseMode, fmtMode, toStr, S, type ModeSpec } from './_args.js';
 import {
   FILE_COMMON_PROPS, attrSpecFrom, applyAttrs, checkValidate, contentDiff, failResult, fileResultInfo,
   FileOpError, parseProbe, probe, probeScript, pyJson, writeAtomic, wantedMode, type AttrSpec, type PathInfo,
@@ -38,21 +38,39 @@ export interface PlaceOptions {
   /** copy from this target path instead of data (remote_src) */
   remoteSrc?: string;
   remoteSum?: string;
+  /** mode for directories created for a `dest/` (directory_mode) */
+  directoryMode?: ModeSpec;
+  /** permission bits of the source, for mode=preserve */
+  srcMode?: number;
 }
 
 /** Shared by copy and template: make `dest` hold `data` with the given attributes. */
-export async function placeFile(ctx: ModuleContext, o: PlaceOptions): Promise<ModuleResult> {
+export async function placeFile(ctx: ModuleContext, opts: PlaceOptions): Promise<ModuleResult> {
+  let o = opts;
   let dest = o.dest;
   const srcSum = o.remoteSum ?? sha1(o.data);
   if (o.checksum && o.checksum !== srcSum) {
     return { failed: true, changed: false, msg: 'Copied file does not match the expected checksum. Transfer failed.', checksum: srcSum, expected_checksum: o.checksum };
   }
   const popts = { follow: true, checksum: true, content: ctx.diff };
+  if (o.attrs.mode?.kind === 'preserve') o = { ...o, attrs: { ...o.attrs, mode: o.srcMode !== undefined ? { kind: 'octal', value: o.srcMode } : undefined } };
   let info = await probe(ctx, dest, popts);
+  let madeDirs = false;
   if (info.type === 'directory' || dest.endsWith('/')) {
     if (o.basename === undefined) return { failed: true, changed: false, msg: o.dirDestMsg ?? 'can not use content with a dir as dest' };
+    const slash = dest.endsWith('/');
     dest = path.posix.join(dest, o.basename);
     info = await probe(ctx, dest, popts);
+    // a `dest/` that does not exist yet is created (with directory_mode)
+    if (slash && !info.parentIsDir) {
+      madeDirs = true;
+      if (ctx.check) return { changed: true };
+      const dir = path.posix.dirname(dest);
+      const m = o.directoryMode ? wantedMode({ mode: o.directoryMode }, info, true) : undefined;
+      const r = await ctx.conn.exec(sh`mkdir -p -- ${dir}` + (m !== undefined ? sh` && chmod ${fmtMode(m)} ${dir}` : ''));
+      if (r.rc !== 0) throw new FileOpError(`Could not create ${dir}: ${r.stderr.trim()}`);
+      info = { ...info, parentIsDir: true };
+    }
   }
   if (info.exists && !o.force) return { changed: false, dest, src: o.src };
   if (!info.exists && !info.parentIsDir) {
@@ -87,7 +105,7 @@ export async function placeFile(ctx: ModuleContext, o: PlaceOptions): Promise<Mo
   }
   const a = await applyAttrs(ctx, info, o.attrs, { follow: o.follow });
   const after = a.changed && !ctx.check ? await probe(ctx, dest, { follow: true }) : info;
-  const res: ModuleResult = { changed: a.changed, dest, path: dest, checksum: srcSum, ...fileResultInfo(after) };
+  const res: ModuleResult = { changed: a.changed || madeDirs, dest, path: dest, checksum: srcSum, ...fileResultInfo(after) };
   if (a.changed && ctx.diff) res.diff = { before: dictText({ path: dest, ...a.before }), after: dictText({ path: dest, ...a.after }) };
   return res;
 }
@@ -154,15 +172,17 @@ async function copyTree(ctx: ModuleContext, srcDir: string, srcArg: string, dest
     if (m.rc !== 0) throw new FileOpError(`could not create directory: ${m.stderr.trim()}`);
   }
   for (let i = 0; i < files.length; i++) {
-    const data = await fsp.readFile(path.join(srcDir, files[i]!));
+    const local = path.join(srcDir, files[i]!);
+    const data = await fsp.readFile(local);
     const info = infos[i]!;
+    const attrs: AttrSpec = c.attrs.mode?.kind === 'preserve' ? { ...c.attrs, mode: { kind: 'octal', value: (await fsp.stat(local)).mode & 0o7777 } } : c.attrs;
     if (!info.exists || info.checksum !== sha1(data)) {
       changed = true;
-      if (!ctx.check) await writeAtomic(ctx, info.path, data, { ...c.attrs, backup: c.backup, info });
-    } else if (!c.attrs.mode && !c.attrs.owner && !c.attrs.group) {
+      if (!ctx.check) await writeAtomic(ctx, info.path, data, { ...attrs, backup: c.backup, info });
+    } else if (!attrs.mode && !attrs.owner && !attrs.group) {
       continue;
     } else {
-      const a = await applyAttrs(ctx, info, c.attrs);
+      const a = await applyAttrs(ctx, info, attrs);
       changed ||= a.changed;
     }
   }
@@ -227,14 +247,14 @@ export const module: ModuleDef = {
         if (!si.exists) return { failed: true, changed: false, msg: `Source ${srcStr} not found` };
         if (!si.readable) return { failed: true, changed: false, msg: `Source ${srcStr} not readable` };
         if (si.type === 'directory') return await copyRemoteTree(ctx, srcStr, dest);
-        return await placeFile(ctx, { dest, data: si.content ?? Buffer.alloc(0), src: srcStr, afterHeader: srcStr, basename: path.posix.basename(srcStr), ...c, checksum: args.checksum, remoteSrc: srcStr, remoteSum: si.checksum });
+        return await placeFile(ctx, { dest, data: si.content ?? Buffer.alloc(0), src: srcStr, afterHeader: srcStr, basename: path.posix.basename(srcStr), ...c, checksum: args.checksum, remoteSrc: srcStr, remoteSum: si.checksum, srcMode: si.mode, directoryMode: parseMode(args.directory_mode) });
       }
       const local = ctx.findFile(srcStr, 'files');
       const st = await fsp.stat(local).catch(() => null);
       if (!st) return { failed: true, changed: false, msg: `Could not find or access '${srcStr}'` };
       if (st.isDirectory()) return await copyTree(ctx, local, srcStr, dest, args);
       const data = await fsp.readFile(local);
-      return await placeFile(ctx, { dest, data, src: local, afterHeader: local, basename: path.basename(local), ...c, checksum: args.checksum });
+      return await placeFile(ctx, { dest, data, src: local, afterHeader: local, basename: path.basename(local), ...c, checksum: args.checksum, srcMode: st.mode & 0o7777, directoryMode: parseMode(args.directory_mode) });
     } catch (e) {
       return failResult(e);
     }

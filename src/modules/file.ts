@@ -23,6 +23,13 @@ function stateOf(i: PathInfo): string {
 
 interface Diff { before: Record<string, unknown>; after: Record<string, unknown> }
 
+/** Ansible's initial_diff: the state appears only when it changes */
+function initialDiff(p: string, state: string, prev: string): Diff {
+  const d: Diff = { before: { path: p }, after: { path: p } };
+  if (state !== prev) { d.before.state = prev; d.after.state = state; }
+  return d;
+}
+
 function withDiff(ctx: ModuleContext, res: ModuleResult, d: Diff): ModuleResult {
   if (ctx.diff && res.changed) res.diff = { before: dictDiffText(d.before), after: dictDiffText(d.after) };
   return res;
@@ -120,7 +127,7 @@ export const module: ModuleDef = {
 async function absent(ctx: ModuleContext, p: string, prev: PathInfo): Promise<ModuleResult> {
   if (!prev.exists) return { changed: false, path: p, state: 'absent' };
   if (!ctx.check) await run(ctx, p, { script: sh`rm -rf -- ${p}` });
-  return withDiff(ctx, { changed: true, path: p, state: 'absent' }, { before: { path: p, state: stateOf(prev) }, after: { path: p, state: 'absent' } });
+  return withDiff(ctx, { changed: true, path: p, state: 'absent' }, initialDiff(p, 'absent', stateOf(prev)));
 }
 
 interface Times { mtime?: string; mfmt: string; atime?: string; afmt: string }
@@ -154,14 +161,14 @@ async function ensureFile(ctx: ModuleContext, p: string, prev: PathInfo, attrs: 
     st = stateOf(target);
   }
   if (st !== 'file' && st !== 'hard') return { failed: true, changed: false, msg: `file (${p}) is ${st}, cannot continue`, path: p, ...fileResultInfo(prev) };
-  const d: Diff = { before: { path: p }, after: { path: p } };
+  const d: Diff = initialDiff(p, 'file', stateOf(prev));
   const changed = await finishAttrs(ctx, p, target, attrs, follow, t, 'preserve', false, d);
   const after = changed && !ctx.check ? await probe(ctx, p, { follow: false }) : prev;
   return withDiff(ctx, { changed, path: p, ...fileResultInfo(after) }, d);
 }
 
 async function ensureDir(ctx: ModuleContext, p: string, prev: PathInfo, attrs: AttrSpec, follow: boolean, recurse: boolean, t: Times): Promise<ModuleResult> {
-  const d: Diff = { before: { path: p, state: stateOf(prev) }, after: { path: p, state: 'directory' } };
+  const d: Diff = initialDiff(p, 'directory', stateOf(prev));
   let target = prev;
   if (prev.type === 'link' && follow && prev.lnkSource) target = await probe(ctx, prev.lnkSource, { follow: false });
   let changed = false;
@@ -225,7 +232,7 @@ async function recurseAttrs(ctx: ModuleContext, root: string, attrs: AttrSpec, u
 }
 
 async function touch(ctx: ModuleContext, p: string, prev: PathInfo, attrs: AttrSpec, follow: boolean, t: Times): Promise<ModuleResult> {
-  const d: Diff = { before: { path: p, state: stateOf(prev) }, after: { path: p, state: 'touch' } };
+  const d: Diff = initialDiff(p, 'touch', stateOf(prev));
   if (!prev.exists) {
     if (ctx.check) return withDiff(ctx, { changed: true, dest: p }, d);
     const mode = attrs.mode ? wantedMode(attrs, prev, false) : undefined;
@@ -249,7 +256,7 @@ async function ensureLink(ctx: ModuleContext, p: string, prev: PathInfo, src: st
     else return { failed: true, changed: false, msg: 'src is required for creating new symlinks' };
   }
   const srcAbs = path.posix.isAbsolute(src) ? src : path.posix.join(path.posix.dirname(p), src);
-  const d: Diff = { before: { path: p, state: prevState }, after: { path: p, state: 'link' } };
+  const d: Diff = initialDiff(p, 'link', prevState);
   if (!force) {
     const si = await probe(ctx, srcAbs, { follow: false });
     if (!si.exists) return { failed: true, changed: false, msg: `src file does not exist, use "force=yes" if you really want to create the link: ${srcAbs}`, path: p, src };
@@ -286,7 +293,7 @@ async function ensureHard(ctx: ModuleContext, p: string, prev: PathInfo, src: st
   const si = await probe(ctx, srcAbs, { follow: false });
   if (!si.exists) return { failed: true, changed: false, msg: 'src does not exist', dest: p, src };
   const prevState = stateOf(prev);
-  const d: Diff = { before: { path: p, state: prevState }, after: { path: p, state: 'hard', src } };
+  const d: Diff = initialDiff(p, 'hard', prevState);
   let changed = false;
   if (prevState === 'absent') changed = true;
   else if (prev.inode !== si.inode || prev.dev !== si.dev) {

@@ -79,7 +79,7 @@ export const module: ModuleDef = {
       const nl = NEWLINES[String(args.newline_sequence ?? '\n')] ?? '\n';
       if (nl !== '\n') out = out.replace(/\r\n|\r|\n/g, nl);
       return await placeFile(ctx, {
-        dest, data: Buffer.from(out, 'utf8'), src, afterHeader: src, basename: path.basename(src), ...c,
+        dest, data: Buffer.from(out, 'utf8'), src, afterHeader: src, basename: path.basename(src), ...c, srcMode: st.mode & 0o7777,
       });
     } catch (e) {
       if (e instanceof UserError && e.name !== 'ArgError') {

@@ -495,7 +495,7 @@ export const filters: Record<string, FilterFn> = {
   zip: (v, args) => {
     const lists = [iterate(v), ...args.map(iterate)];
     const n = Math.min(...lists.map((l) => l.length));
-    return Array.from({ length: n }, (_x, i) => lists.map((l) => l[i]));
+    return Array.from({ length: n }, (_x, i) => tuple(lists.map((l) => l[i])));
   },
   zip_longest: (v, args, kw) => {
     const lists = [iterate(v), ...args.map(iterate)];
@@ -746,7 +746,7 @@ export const filters: Record<string, FilterFn> = {
     const lists = [iterate(v), ...args.map(iterate)];
     let out: unknown[][] = [[]];
     for (const l of lists) out = out.flatMap((p) => l.map((x) => [...p, x]));
-    return out;
+    return out.map((t) => tuple(t));
   },
   permutations: (v, [r]) => {
     const items = iterate(v);

@@ -110,7 +110,9 @@ function concat(pieces: unknown[], native: boolean, filtered = false): unknown {
   if (native && (out.startsWith('{') || out.startsWith('[') || out === 'True' || out === 'False')) {
     const r = literalEval(out);
     if (r) return plain(r.value);
-    if (out[0] === '{' || out[0] === '[') {
+    // a single expression giving JSON text comes back as data too (seen with ansible-core 2.14);
+    // text joined from several pieces stays a string
+    if (pieces.length === 1 && (out[0] === '{' || out[0] === '[')) {
       try {
         return JSON.parse(out);
       } catch {
@@ -132,7 +134,7 @@ function renderString(s: string, vars: Vars, opts: RenderOptions, ctxExtra?: Par
       if (v === null || typeof v === 'boolean' || typeof v === 'number') return v;
     }
   }
-  const c = compileTemplate(s, { raw: true }, opts.pos);
+  const c = compileTemplate(s, { raw: true, trimBlocks: true }, opts.pos);
   const ctx: Ctx = { vars, opts, env, depth: 0, ...ctxExtra };
   try {
     const pieces = c.run(newFrame(ctx));

@@ -78,7 +78,7 @@ export const tests: Record<string, TestFn> = {
   undefined: (v) => v instanceof Undef,
   none: (v) => v === null,
   string: (v) => isStr(v),
-  number: (v) => (typeof v === 'number' || v instanceof PyFloat),
+  number: (v) => (typeof v === 'number' || typeof v === 'boolean' || v instanceof PyFloat),
   integer: (v) => typeof v === 'number' && Number.isInteger(v),
   float: (v) => v instanceof PyFloat || (typeof v === 'number' && !Number.isInteger(v)),
   boolean: (v) => typeof v === 'boolean',

@@ -100,6 +100,7 @@ export class VarManager {
     push(PREC.SET_FACT, 'set_fact / registered', hs.setFacts);
     for (const r of ownRoles) push(PREC.ROLE_PARAMS, `role params (${r.name})`, r.params);
     for (const p of scope.includeParams ?? []) push(PREC.INCLUDE_PARAMS, 'include params', p);
+    for (const n of chain) if (n.type === 'block' && n.includeParams) push(PREC.INCLUDE_PARAMS, 'include params', n.includeParams);
     push(PREC.EXTRA_VARS, 'extra vars (-e)', this.run.extraVars, this.run.extraVarsSource);
     if (scope.loopVars) push(PREC.EXTRA_VARS + 1, 'loop variables', scope.loopVars);
     return L;

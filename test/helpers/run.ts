@@ -241,3 +241,117 @@ export async function pool<T, R>(items: T[], limit: number, fn: (item: T, index:
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   return results;
 }
+
+// ---------------------------------------------------------------------------
+// Corpus cases
+
+export interface CorpusCase {
+  name: string;
+  dir: string;
+  /** extra CLI args from case.yml */
+  args: string[];
+  /** the `-i` value: an inventory path relative to the case dir, or `localhost,` */
+  inventory: string;
+  expectRc: number;
+  skipIdempotence?: string;
+  /** false (with a reason string in checkReason) when --check is not compared */
+  check: boolean;
+  checkReason?: string;
+  /** strings that must never be printed (no_log) */
+  secrets: string[];
+  /** a collection the reference needs (e.g. community.general) */
+  needsCollection?: string;
+  raw: Record<string, unknown>;
+}
+
+export async function loadYamlFile(file: string): Promise<Record<string, unknown>> {
+  const { parse } = await import('yaml');
+  if (!existsSync(file)) return {};
+  const v = parse(readFileSync(file, 'utf8')) as unknown;
+  return v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+}
+
+export async function loadCorpus(dir = CORPUS_DIR): Promise<CorpusCase[]> {
+  const names = readdirSync(dir)
+    .filter((n) => /^\d\d+-/.test(n) && existsSync(join(dir, n, 'playbook.yml')))
+    .sort();
+  const out: CorpusCase[] = [];
+  for (const name of names) {
+    const cdir = join(dir, name);
+    const c = await loadYamlFile(join(cdir, 'case.yml'));
+    const inventory =
+      typeof c.inventory === 'string' ? c.inventory : existsSync(join(cdir, 'inventory')) ? 'inventory' : 'localhost,';
+    out.push({
+      name,
+      dir: cdir,
+      args: Array.isArray(c.args) ? c.args.map(String) : [],
+      inventory,
+      expectRc: typeof c.expect_rc === 'number' ? c.expect_rc : 0,
+      skipIdempotence: typeof c.skip_idempotence === 'string' ? c.skip_idempotence : c.skip_idempotence ? 'yes' : undefined,
+      check: c.check !== false,
+      checkReason: typeof c.check_reason === 'string' ? c.check_reason : undefined,
+      secrets: Array.isArray(c.secrets) ? c.secrets.map(String) : [],
+      needsCollection: typeof c.needs_collection === 'string' ? c.needs_collection : undefined,
+      raw: c,
+    });
+  }
+  return out;
+}
+
+/** Command-line for one run of a corpus case (same for both tools). */
+export function caseArgs(c: CorpusCase, target: string, extra: string[] = []): string[] {
+  return ['-i', c.inventory, '-c', 'local', ...c.args, ...extra, '-e', `target=${target}`, 'playbook.yml'];
+}
+
+export interface RunOutcome {
+  rc: number;
+  recap: string[];
+  tree: Record<string, TreeEntry>;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CaseOutcome {
+  first: RunOutcome;
+  second: RunOutcome;
+  check: RunOutcome;
+}
+
+/**
+ * Run one corpus case with one tool: first run and second run on the same fresh
+ * directory, and --check on another fresh directory (in parallel with the first two).
+ */
+export async function runCase(
+  tool: 'ansible' | 'herun',
+  c: CorpusCase,
+  opts: { timeout?: number } = {},
+): Promise<CaseOutcome> {
+  const runner = tool === 'ansible' ? runAnsible : runHerun;
+  const one = async (target: string, extra: string[]): Promise<RunOutcome> => {
+    const r = await runner(caseArgs(c, target, extra), { cwd: c.dir, timeout: opts.timeout ?? 180_000 });
+    return {
+      rc: r.rc,
+      recap: recapStrings(r.stdout),
+      tree: snapshotTree(target, { normalizeRoot: true }),
+      stdout: r.stdout,
+      stderr: r.stderr,
+    };
+  };
+  const t1 = freshDir(`${tool}-run`);
+  const t2 = freshDir(`${tool}-check`);
+  const [pair, check] = await Promise.all([
+    (async () => {
+      const first = await one(t1, []);
+      const second = await one(t1, []);
+      return { first, second };
+    })(),
+    one(t2, ['--check']),
+  ]);
+  return { ...pair, check };
+}
+
+/** Does the reference ansible have this collection installed? */
+export async function ansibleHasCollection(name: string): Promise<boolean> {
+  const r = await run('ansible-galaxy', ['collection', 'list', name], { timeout: 60_000, env: baseEnv(freshHome()) });
+  return r.rc === 0 && new RegExp(`^${name.replace(/\./g, '\\.')}\\s`, 'm').test(r.stdout);
+}

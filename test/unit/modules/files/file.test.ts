@@ -132,3 +132,16 @@ describe('stat and slurp', () => {
     expect(await run(slurp, { src: d })).toMatchObject({ failed: true, msg: `source is a directory and must be a file: ${d}` });
   });
 });
+
+describe('stat (links)', () => {
+  it('broken link: exists without follow, absent with follow', async () => {
+    const dd = tmpDir();
+    try {
+      symlinkSync(path.join(dd, 'nowhere'), path.join(dd, 'bl'));
+      expect(((await run(stat, { path: path.join(dd, 'bl') })).stat as Record<string, unknown>).islnk).toBe(true);
+      expect(await run(stat, { path: path.join(dd, 'bl'), follow: true })).toEqual({ changed: false, stat: { exists: false } });
+    } finally {
+      cleanup(dd);
+    }
+  });
+});
