@@ -17,7 +17,7 @@ const addFormats = addFormatsModule.default;
 let ajv: InstanceType<typeof Ajv> | undefined;
 function getAjv(): InstanceType<typeof Ajv> {
   if (!ajv) {
-    ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+    ajv = new Ajv({ allErrors: true, strict: false, verbose: true, $data: true });
     addFormats(ajv);
   }
   return ajv;

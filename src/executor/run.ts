@@ -333,7 +333,7 @@ export class Executor {
       ansible_diff_mode: this.opts.diff,
       ansible_verbosity: this.opts.verbosity,
       ansible_version: { full: '2.14.18', major: 2, minor: 14, revision: 18, string: '2.14.18' },
-      playbook_dir: this.pb.dir,
+      playbook_dir: this.play.dir,
       ansible_facts: facts,
       omit: this.omit,
       ...(role ? { role_name: role.name, role_path: role.path, ansible_role_name: role.name, ansible_parent_role_names: roleParents(role) } : {}),
@@ -765,13 +765,16 @@ export class Executor {
     }
   }
 
+  /** Ansible: a name notifies the last handler defined with that name; `listen` topics notify all listeners. */
   private findHandlers(name: string): TaskNode[] {
-    return this.handlers.filter((hn) => {
+    let byName: TaskNode | undefined;
+    const listeners: TaskNode[] = [];
+    for (const hn of this.handlers) {
       const hname = hn.kw.name !== undefined ? str(hn.kw.name) : undefined;
-      if (hname === name) return true;
-      if (hname && hn.role && `${hn.role.name} : ${hname}` === name) return true;
-      return asList(hn.kw.listen).some((l) => str(l) === name);
-    });
+      if (hname === name || (hname && hn.role && `${hn.role.name} : ${hname}` === name)) byName = hn;
+      if (asList(hn.kw.listen).some((l) => str(l) === name)) listeners.push(hn);
+    }
+    return [...(byName && !listeners.includes(byName) ? [byName] : []), ...listeners];
   }
 
   async flushHandlers(hosts: HostState[]): Promise<void> {

@@ -69,10 +69,9 @@ export const module: ModuleDef = {
         template_run_date: new Date().toISOString().replace('T', ' ').replace('Z', ''),
         ansible_managed: 'Ansible managed',
       };
-      if (optBool(args.trim_blocks, true, 'trim_blocks') === false || optBool(args.lstrip_blocks, false, 'lstrip_blocks')) {
-        ctx.warn('template: trim_blocks=false and lstrip_blocks=true are not supported; using the defaults');
-      }
       let out = ctx.templar.renderTemplateText(text, withExtras(ctx.vars as Record<string, unknown>, extra), {
+        trimBlocks: optBool(args.trim_blocks, true, 'trim_blocks'),
+        lstripBlocks: optBool(args.lstrip_blocks, false, 'lstrip_blocks'),
         path: src,
         searchPath: [path.dirname(src), ...ctx.searchPath],
       });

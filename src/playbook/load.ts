@@ -11,6 +11,7 @@ import { loadYamlFile, posOf, valuePosOf } from '../loader/yaml.js';
 import { classifyTask, validatePlay, validateRoleEntry, validateModuleArgs, type ClassifiedTask } from '../loader/validate.js';
 import { Unsafe } from '../loader/unsafe.js';
 import { loadModule } from '../modules/index.js';
+import { createTemplar, lazyVars } from '../template/index.js';
 import type { ActionNode, BlockNode, Kw, Play, Playbook, RoleInstance, TaskNode } from './model.js';
 
 export interface LoadContext {
@@ -93,7 +94,11 @@ export function loadPlaybook(file: string, staticVars: Kw = {}, stack: string[] 
     const obj = entry as Record<string, unknown>;
     if (kind === 'import_playbook') {
       const key = Object.keys(obj).find((k) => k.endsWith('import_playbook'))!;
-      const target = str(obj[key]);
+      let target = str(obj[key]);
+      if (/[{][{%]/.test(target)) {
+        const vars = { ...(isMap(obj.vars) ? (obj.vars as Kw) : {}), ...staticVars };
+        target = str(createTemplar().render(target, lazyVars(vars, createTemplar()), { pos: keyPos(obj, key, abs) }));
+      }
       const p = findFileIn(target, [dir], keyPos(obj, key, abs), 'playbook');
       const sub = loadPlaybook(p, staticVars, [...stack, abs]);
       for (const pl of sub.plays) {
@@ -234,7 +239,7 @@ export function instantiateRole(
   const meta = metaFile ? loadYamlFile(metaFile) : undefined;
   const allowDuplicates = isMap(meta) && isMap((meta as Kw).galaxy_info) ? false : false;
   const metaAllowDup = isMap(meta) && (meta as Kw).allow_duplicates === true;
-  if (existing && !metaAllowDup && !dynamic && !parentRole) {
+  if (existing && !metaAllowDup && !dynamic) {
     return []; // already runs in this play with the same params
   }
   const defFile = roleFile(roleDir, 'defaults', opts.defaultsFrom ?? 'main');

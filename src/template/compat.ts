@@ -90,6 +90,33 @@ Tokenizer.prototype._parseString = function (this: any, delimiter: string) {
   return str;
 };
 
+// Jinja2's trim_blocks also removes the newline after a comment `#}`; nunjucks doesn't.
+{
+  const TokProto = Object.getPrototypeOf(lexer.lex('', {}));
+  const origNext = TokProto.nextToken;
+  TokProto.nextToken = function (this: any) {
+    const tok = origNext.call(this);
+    if (tok && tok.type === lexer.TOKEN_COMMENT && this.trimBlocks && String(tok.value).endsWith('#}')) {
+      if (this.str.charAt(this.index) === '\n') this.forward();
+      else if (this.str.charAt(this.index) === '\r' && this.str.charAt(this.index + 1) === '\n') { this.forward(); this.forward(); }
+    }
+    return tok;
+  };
+}
+
+// Jinja2's trim_blocks also removes the newline after `{% endraw %}`; nunjucks'
+// parseRaw consumes that tag with a regex and never trims.
+const origParseRaw = Parser.prototype.parseRaw;
+Parser.prototype.parseRaw = function (this: any, tagName?: string) {
+  const node = origParseRaw.call(this, tagName);
+  const t = this.tokens;
+  if (t.trimBlocks) {
+    if (t.str.charAt(t.index) === '\n') t.forward();
+    else if (t.str.charAt(t.index) === '\r' && t.str.charAt(t.index + 1) === '\n') { t.forward(); t.forward(); }
+  }
+  return node;
+};
+
 const origParsePrimary = Parser.prototype.parsePrimary;
 Parser.prototype.parsePrimary = function (this: any, noPostfix?: boolean) {
   const tok = this.peekToken();

@@ -177,8 +177,8 @@ function evaluate(expr: string, vars: Vars, opts: RenderOptions = {}): unknown {
   }
 }
 
-function renderTemplateText(text: string, vars: Vars, opts: RenderOptions & { path?: string } = {}, ctxExtra?: Partial<Ctx>): string {
-  const c = compileTemplate(text, { trimBlocks: true }, opts.pos);
+function renderTemplateText(text: string, vars: Vars, opts: RenderOptions & { path?: string; trimBlocks?: boolean; lstripBlocks?: boolean } = {}, ctxExtra?: Partial<Ctx>): string {
+  const c = compileTemplate(text, { trimBlocks: opts.trimBlocks ?? true, lstripBlocks: opts.lstripBlocks ?? false }, opts.pos);
   const ctx: Ctx = { vars, opts, env, depth: 0, dir: opts.path ? path.dirname(opts.path) : undefined, ...ctxExtra };
   try {
     let out = '';

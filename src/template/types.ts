@@ -17,7 +17,7 @@ export interface Templar {
   /** Evaluate one bare Jinja2 expression (when:, changed_when:, failed_when:, until:, assert that:). */
   evaluate(expr: string, vars: Vars, opts?: RenderOptions): unknown;
   /** Render the text of a template file with the template module's Ansible defaults (trim_blocks). Always a string. */
-  renderTemplateText(text: string, vars: Vars, opts?: RenderOptions & { path?: string }): string;
+  renderTemplateText(text: string, vars: Vars, opts?: RenderOptions & { path?: string; trimBlocks?: boolean; lstripBlocks?: boolean }): string;
   /** true when the string contains `{{`, `{%` or `{#` */
   isTemplate(value: unknown): boolean;
 }

@@ -10,7 +10,7 @@
  *     line: 7 | [7, 9]          # accepted lines (any of them)
  *     col: 5                    # optional
  *     also: [{file, line}]      # optional extra accepted positions
- *     message: 'regex'          # must match stdout+stderr
+ *     message: 'regex'          # must match stdout+stderr; leading (?i) = ignore case
  *   args: [...]                 # extra CLI args
  *   inventory: inventory        # default `localhost,`
  *   ansible_env: {...}          # env for the reference check (e.g. strict inventory)
@@ -43,6 +43,11 @@ function asLines(v: unknown): number[] {
   return [];
 }
 
+/** A case regex; a leading `(?i)` (Python style) makes it case-insensitive. */
+function toRegex(src: string): RegExp {
+  return src.startsWith('(?i)') ? new RegExp(src.slice(4), 'i') : new RegExp(src);
+}
+
 async function loadBad(): Promise<BadCase[]> {
   const names = readdirSync(BAD_DIR)
     .filter((n) => /^\d\d+-/.test(n) && existsSync(join(BAD_DIR, n, 'case.yml')))
@@ -70,7 +75,7 @@ async function loadBad(): Promise<BadCase[]> {
       inventory: typeof c.inventory === 'string' ? c.inventory : 'localhost,',
       args: Array.isArray(c.args) ? c.args.map(String) : [],
       positions,
-      message: new RegExp(String(e.message ?? '.')),
+      message: toRegex(String(e.message ?? '.')),
       ansibleEnv: (c.ansible_env ?? {}) as Record<string, string>,
     });
   }
