@@ -83,6 +83,7 @@ export class Executor {
   private varsFilesCache = new Map<string, VarLayer[]>();
   private handlers: TaskNode[] = [];
   interrupted = false;
+  private recapHosts = new Set<string>();
 
   constructor(
     private pb: Playbook,
@@ -119,7 +120,7 @@ export class Executor {
       await this.closeConnections();
     }
     const stats: Record<string, HostStats> = {};
-    for (const [name, h] of [...this.hosts].sort((a, b) => a[0].localeCompare(b[0]))) stats[name] = h.stats;
+    for (const [name, h] of [...this.hosts].sort((a, b) => a[0].localeCompare(b[0]))) if (this.recapHosts.has(name)) stats[name] = h.stats;
     this.out.recap(stats);
     const all = [...this.hosts.values()];
     if (all.some((h) => h.stats.unreachable > 0)) return 4;
@@ -156,11 +157,12 @@ export class Executor {
     }
     for (const h of hosts) {
       const hs = this.host(h);
-      hs.failed = false;
       hs.ended = false;
       hs.notified.clear();
+      this.recapHosts.add(h);
     }
-    this.playHosts = hosts.filter((h) => !this.host(h).unreachable);
+    // hosts that failed or were unreachable in an earlier play stay out (as in Ansible)
+    this.playHosts = hosts.filter((h) => !this.host(h).unreachable && !this.host(h).failed);
     this.handlers = play.handlers;
     this.registerSecrets(hosts);
     // play-level argument specs are checked per role at role start
@@ -372,7 +374,11 @@ export class Executor {
 
   private effectiveTags(node: TaskNode): Set<string> {
     const tags = new Set<string>();
-    for (const n of nodeChain(node)) for (const t of asList(n.kw.tags)) for (const s of String(t).split(',')) if (s.trim()) tags.add(s.trim());
+    // a dynamic include does not pass its tags to the tasks it includes
+    let chain = nodeChain(node);
+    const cut = chain.map((n) => n.type === 'block' && n.synthetic === 'include').lastIndexOf(true);
+    if (cut >= 0) chain = chain.slice(cut);
+    for (const n of chain) for (const t of asList(n.kw.tags)) for (const s of String(t).split(',')) if (s.trim()) tags.add(s.trim());
     for (const t of asList(this.play.kw.tags)) tags.add(String(t));
     return tags;
   }
@@ -515,6 +521,13 @@ export class Executor {
     if (aef !== undefined && toBool(aef) && targets.some((h) => h.failed)) {
       for (const h of this.playHosts.map((n) => this.host(n))) if (!h.failed) h.ended = true;
     }
+  }
+
+  /** A boolean keyword, templated when it is a template (`ignore_errors: "{{ ansible_check_mode }}"`). */
+  private kwBool(node: TaskNode, key: string, vars: Vars, dflt: boolean): boolean {
+    const v = this.kw(node, key);
+    if (v === undefined || v === null) return dflt;
+    return toBool(this.templar.isTemplate(v) ? this.templar.render(v, vars, { pos: node.pos }) : v);
   }
 
   private templarBool(node: TaskNode, key: string, h: HostState): unknown {
@@ -670,8 +683,10 @@ export class Executor {
       v.ansible_loop = {
         allitems: items, index: i + 1, index0: i, revindex: items.length - i, revindex0: items.length - i - 1,
         first: i === 0, last: i === items.length - 1, length: items.length,
-        previtem: i > 0 ? items[i - 1] : undefined, nextitem: i < items.length - 1 ? items[i + 1] : undefined,
       };
+      const loop = v.ansible_loop as Kw;
+      if (i > 0) loop.previtem = items[i - 1];
+      if (i < items.length - 1) loop.nextitem = items[i + 1];
     }
     return v;
   }
@@ -685,7 +700,7 @@ export class Executor {
     const stop = this.includeStop(node);
     const register = typeof node.kw.register === 'string' ? node.kw.register : undefined;
     const items = this.loopItems(node, vars);
-    const ignoreErrors = () => toBool(this.kw(node, 'ignore_errors') ?? false);
+    const ignoreErrors = () => this.kwBool(node, 'ignore_errors', vars, false);
 
     if (items === undefined) {
       const w = this.whenOk(node, vars, stop);
@@ -709,7 +724,7 @@ export class Executor {
     const results: ModuleResult[] = [];
     let anyChanged = false;
     let anyFailed = false;
-    let allSkipped = items.length > 0;
+    let allSkipped = true;
     for (let i = 0; i < items.length; i++) {
       if (this.interrupted) break;
       const lv = this.loopVarsFor(lc, items, i);
@@ -738,7 +753,11 @@ export class Executor {
     }
     const summary: ModuleResult = { changed: anyChanged, msg: anyFailed ? 'One or more items failed' : 'All items completed', results };
     if (anyFailed) summary.failed = true;
-    if (allSkipped) { summary.skipped = true; summary.msg = 'All items skipped'; }
+    if (allSkipped) {
+      summary.skipped = true;
+      summary.msg = items.length ? 'All items skipped' : 'No items in the list';
+      if (!items.length) summary.skipped_reason = 'No items in the list';
+    }
     if (register) h.setFacts[register] = summary;
     const status: HostStatus = anyFailed ? 'failed' : allSkipped ? 'skipped' : anyChanged ? 'changed' : 'ok';
     const ignored = anyFailed && ignoreErrors();
@@ -757,7 +776,7 @@ export class Executor {
     if (n === undefined) return;
     for (const raw of asList(n)) {
       const name = str(this.templar.render(raw, vars, { pos: node.pos }));
-      const targets = this.findHandlers(name);
+      const targets = this.findHandlers(name, vars);
       if (!targets.length) {
         throw new UserError(`The requested handler '${name}' was not found in either the main handlers list nor in the listening handlers list`, posOf(node.kw, 'notify') ?? node.pos);
       }
@@ -766,11 +785,14 @@ export class Executor {
   }
 
   /** Ansible: a name notifies the last handler defined with that name; `listen` topics notify all listeners. */
-  private findHandlers(name: string): TaskNode[] {
+  private findHandlers(name: string, vars: Vars): TaskNode[] {
     let byName: TaskNode | undefined;
     const listeners: TaskNode[] = [];
     for (const hn of this.handlers) {
-      const hname = hn.kw.name !== undefined ? str(hn.kw.name) : undefined;
+      let hname = hn.kw.name !== undefined ? str(hn.kw.name) : undefined;
+      if (hname && this.templar.isTemplate(hname)) {
+        try { hname = str(this.templar.render(hname, vars, { pos: hn.pos })); } catch { /* not resolvable here */ }
+      }
       if (hname === name || (hname && hn.role && `${hn.role.name} : ${hname}` === name)) byName = hn;
       if (asList(hn.kw.listen).some((l) => str(l) === name)) listeners.push(hn);
     }
@@ -792,16 +814,17 @@ export class Executor {
     const def = await loadModule(node.action);
     const retriesKw = node.kw.retries;
     const untilKw = node.kw.until;
-    const attempts = untilKw !== undefined ? Math.max(1, Number(this.templar.render(retriesKw ?? 3, vars)) + (retriesKw === undefined ? 0 : 0)) : 1;
+    // Ansible runs a task with `until` retries + 1 times
+    const attempts = untilKw !== undefined ? Math.max(0, Number(this.templar.render(retriesKw ?? 3, vars))) + 1 : 1;
     const delay = Number(this.templar.render(node.kw.delay ?? 5, vars));
     let r: ModuleResult = {};
     for (let attempt = 1; attempt <= attempts; attempt++) {
       r = await this.invokeModule(node, def, h, vars);
       r = this.postProcess(node, r, vars, register);
       if (untilKw === undefined) break;
+      r.attempts = attempt;
       const uvars = register ? this.withResult(vars, register, r) : vars;
       const ok = truthy(this.templar.evaluate(str(untilKw), uvars, { pos: node.pos }));
-      r.attempts = attempt;
       if (ok) break;
       if (attempt < attempts) {
         this.out.verbose(0, `FAILED - RETRYING: [${h.name}]: ${info.role ? `${info.role} : ` : ''}${info.name} (${attempts - attempt} retries left).`);
@@ -832,7 +855,7 @@ export class Executor {
     const evalAll = (conds: unknown, key: string): boolean => asList(conds).every((c) => typeof c === 'boolean' ? c : truthy(this.templar.evaluate(str(c), rv, { pos: posOf(node.kw, key) ?? node.pos })));
     if (cw !== undefined) r.changed = evalAll(cw, 'changed_when');
     if (fw !== undefined) {
-      const failed = asList(fw).some((c) => typeof c === 'boolean' ? c : truthy(this.templar.evaluate(str(c), rv, { pos: posOf(node.kw, 'failed_when') ?? node.pos })));
+      const failed = asList(fw).every((c) => typeof c === 'boolean' ? c : truthy(this.templar.evaluate(str(c), rv, { pos: posOf(node.kw, 'failed_when') ?? node.pos })));
       r.failed_when_result = failed;
       r.failed = failed;
       if (!failed && r.msg === 'non-zero return code') delete r.msg;
@@ -896,7 +919,7 @@ export class Executor {
     args = this.dropOmit(args) as Kw;
     args = validateModuleArgs(node.action, def.argsSchema, args, pos, 'runtime');
     const check = this.checkModeFor(node, vars);
-    const diff = toBool(this.kw(node, 'diff') ?? this.opts.diff);
+    const diff = this.kwBool(node, 'diff', vars, this.opts.diff);
     if (check && !def.supportsCheck) {
       return { changed: false, skipped: true, msg: `remote module (${node.action}) does not support check mode` };
     }
@@ -907,7 +930,7 @@ export class Executor {
     const conn: Connection = def.controllerOnly ? new LocalConnection(h.name) : withBecome(await this.connection(connHost), become);
     const ctx: ModuleContext = {
       host: h.name, conn, check, diff,
-      noLog: toBool(this.kw(node, 'no_log') ?? false),
+      noLog: this.kwBool(node, 'no_log', vars, false),
       become, env, vars, templar: this.templar,
       findFile: (name, kind) => findControllerFile(name, kind, node, this.play.dir, pos),
       searchPath,
@@ -923,7 +946,7 @@ export class Executor {
       : await run;
     if (r.failed === undefined) r.failed = false;
     if (r.changed === undefined) r.changed = false;
-    if (delegate && toBool(this.kw(node, 'delegate_facts') ?? false) && r.ansible_facts) {
+    if (delegate && this.kwBool(node, 'delegate_facts', vars, false) && r.ansible_facts) {
       Object.assign(this.host(delegate).facts, r.ansible_facts);
       delete r.ansible_facts;
     } else if (r.ansible_facts && node.action !== 'set_fact') {
@@ -1030,6 +1053,7 @@ export class Executor {
 
   private async runInclude(node: IncludeTasksNode | IncludeRoleNode, hosts: HostState[]): Promise<void> {
     if (!this.tagSelected(node) || !this.checkStartAt(node)) return;
+    this.out.taskStart(this.taskInfo(node, this.taskName(node), node.type));
     // group hosts by what they include
     const groups = new Map<string, { hosts: HostState[]; params: Kw; target: string; item?: unknown }>();
     const order: string[] = [];
@@ -1101,8 +1125,11 @@ export class Executor {
         nodes = blocks;
         display = role?.path ?? g.target;
       }
-      this.out.verbose(0, `included: ${display} for ${active.map((h) => h.name).join(', ')}${g.item !== undefined ? ` => (item=${typeof g.item === 'string' ? g.item : JSON.stringify(g.item)})` : ''}`);
-      for (const h of active) h.stats.ok++;
+      if (node.type === 'include_tasks') {
+        // Ansible prints an "included:" line and counts the include as ok; include_role does neither
+        this.out.verbose(0, `included: ${display} for ${active.map((h) => h.name).join(', ')}${g.item !== undefined ? ` => (item=${typeof g.item === 'string' ? g.item : JSON.stringify(g.item)})` : ''}`);
+        for (const h of active) h.stats.ok++;
+      }
       const wrapper: BlockNode = {
         type: 'block', synthetic: 'include', pos: node.pos, kw: node.apply ? { ...node.apply } : {}, dir: node.dir,
         block: nodes.map((n) => ({ ...n })), rescue: [], always: [], parent: node, role: node.role,
@@ -1205,7 +1232,7 @@ function fileglob(pattern: string, taskDir: string, playDir: string, role?: Role
   const dir = path.dirname(full);
   const re = new RegExp('^' + path.basename(full).replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && re.test(e.name)).map((e) => path.join(dir, e.name)).sort();
+  return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && re.test(e.name)).map((e) => path.join(dir, e.name));
 }
 
 export { TemplateError };

@@ -126,8 +126,26 @@ export const module: ModuleDef = {
 
 async function absent(ctx: ModuleContext, p: string, prev: PathInfo): Promise<ModuleResult> {
   if (!prev.exists) return { changed: false, path: p, state: 'absent' };
+  const d = initialDiff(p, 'absent', stateOf(prev));
+  if (ctx.diff && prev.type === 'directory') d.before.path_content = await pathContent(ctx, p);
   if (!ctx.check) await run(ctx, p, { script: sh`rm -rf -- ${p}` });
-  return withDiff(ctx, { changed: true, path: p, state: 'absent' }, initialDiff(p, 'absent', stateOf(prev)));
+  return withDiff(ctx, { changed: true, path: p, state: 'absent' }, d);
+}
+
+/** Ansible's diff listing of a directory about to be removed */
+async function pathContent(ctx: ModuleContext, p: string): Promise<{ directories: string[]; files: string[] }> {
+  const r = await ctx.conn.exec([
+    'walk() {',
+    '  for f in "$1"/* "$1"/.[!.]* "$1"/..?*; do',
+    '    [ -e "$f" ] || [ -L "$f" ] || continue',
+    '    if [ -d "$f" ] && [ ! -L "$f" ]; then printf \'d%s\\0\' "$f"; walk "$f"; else printf \'f%s\\0\' "$f"; fi',
+    '  done',
+    '}',
+    sh`walk ${p}`,
+  ].join('\n'));
+  const out = { directories: [] as string[], files: [] as string[] };
+  for (const e of r.stdout.split('\0').filter(Boolean)) (e[0] === 'd' ? out.directories : out.files).push(e.slice(1));
+  return out;
 }
 
 interface Times { mtime?: string; mfmt: string; atime?: string; afmt: string }
@@ -183,6 +201,11 @@ async function ensureDir(ctx: ModuleContext, p: string, prev: PathInfo, attrs: A
       const lines = comps.map((c) => [sh`t=${c}`, 'if [ ! -e "$t" ] && [ ! -L "$t" ]; then', 'mkdir -- "$t" || exit 1', ...attrLines({ owner: attrs.owner, group: attrs.group }, mode, false), 'fi'].join('\n'));
       await run(ctx, p, { script: lines.join('\n') });
     }
+    if (attrs.mode) {
+      const m = wantedMode(attrs, prev, true);
+      const dflt = 0o777 & ~prev.umask;
+      if (m !== undefined && m !== dflt) { d.before.mode = fmtMode(dflt); d.after.mode = fmtMode(m); }
+    }
     if (ctx.check) return withDiff(ctx, { changed: true, path: p, state: 'absent' }, d);
     target = await probe(ctx, p, { follow: false });
     const to = timeOps(target, t, 'preserve');
@@ -234,6 +257,11 @@ async function recurseAttrs(ctx: ModuleContext, root: string, attrs: AttrSpec, u
 async function touch(ctx: ModuleContext, p: string, prev: PathInfo, attrs: AttrSpec, follow: boolean, t: Times): Promise<ModuleResult> {
   const d: Diff = initialDiff(p, 'touch', stateOf(prev));
   if (!prev.exists) {
+    if (attrs.mode) {
+      const m = wantedMode(attrs, prev, false);
+      const dflt = 0o666 & ~prev.umask;
+      if (m !== undefined && m !== dflt) { d.before.mode = fmtMode(dflt); d.after.mode = fmtMode(m); }
+    }
     if (ctx.check) return withDiff(ctx, { changed: true, dest: p }, d);
     const mode = attrs.mode ? wantedMode(attrs, prev, false) : undefined;
     const to = timeOps(prev, t, 'now');

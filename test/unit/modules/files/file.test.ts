@@ -145,3 +145,23 @@ describe('stat (links)', () => {
     }
   });
 });
+
+describe('file diffs like Ansible', () => {
+  it('absent directory lists path_content; created dir/touched file show the mode change', async () => {
+    const dd = tmpDir();
+    try {
+      mkdirSync(path.join(dd, 't', 'sub'), { recursive: true });
+      writeFileSync(path.join(dd, 't', 'sub', 'b.txt'), 'b');
+      const r = await run(file, { path: path.join(dd, 't'), state: 'absent' }, { diff: true });
+      const before = JSON.parse((r.diff as { before: string }).before);
+      expect(before).toEqual({ path: path.join(dd, 't'), state: 'directory', path_content: { directories: [path.join(dd, 't', 'sub')], files: [path.join(dd, 't', 'sub', 'b.txt')] } });
+      const r2 = await run(file, { path: path.join(dd, 'n'), state: 'directory', mode: '0750' }, { diff: true });
+      expect(JSON.parse((r2.diff as { before: string }).before)).toEqual({ path: path.join(dd, 'n'), state: 'absent', mode: '0755' });
+      expect(JSON.parse((r2.diff as { after: string }).after)).toEqual({ path: path.join(dd, 'n'), state: 'directory', mode: '0750' });
+      const r3 = await run(file, { path: path.join(dd, 'tt'), state: 'touch', mode: '0604' }, { diff: true });
+      expect(JSON.parse((r3.diff as { after: string }).after)).toEqual({ path: path.join(dd, 'tt'), state: 'touch', mode: '0604' });
+    } finally {
+      cleanup(dd);
+    }
+  });
+});
