@@ -348,7 +348,8 @@ export class Executor {
   private hostvarsCache?: Kw;
   private hostvarsProxy(): Kw {
     if (this.hostvarsCache) return this.hostvarsCache;
-    const names = () => [...new Set([...this.inv.hosts, ...this.hosts.keys()])];
+    // ansible-core lists the implicit localhost in hostvars too
+    const names = () => [...new Set([...this.inv.hosts, ...this.hosts.keys(), 'localhost'])];
     const cache = new Map<string, Vars>();
     const target: Kw = {};
     const get = (h: string): Vars | undefined => {
