@@ -245,9 +245,10 @@ async function point(lab, hosts, tasks, files, withAnsible) {
   const ratios = {};
   for (const k of ['first', 'second']) {
     const h = res.runs.herun[k].wallMs;
+    const an = res.runs.ansible?.[k]?.valid && res.runs.herun[k].valid ? res.runs.ansible[k].wallMs : null;
     ratios[k] = {
-      ansibleOverHerun: res.runs.ansible ? round(res.runs.ansible[k].wallMs / h, 2) : null,
-      herunOverAnsible: res.runs.ansible ? round(h / res.runs.ansible[k].wallMs, 4) : null,
+      ansibleOverHerun: an ? round(an / h, 2) : null,
+      herunOverAnsible: an ? round(h / an, 4) : null,
       herunOverFloor: round(h / res.runs.floor[k].wallMs, 2),
     };
   }

@@ -695,6 +695,10 @@ def ensure_engine_server(sd, ha):
 
 
 def stop_engine_server(sd):
+    if CONF.get('vm_hook'):
+        # the engine VM is a lab host: power it off
+        subprocess.run([CONF['vm_hook'], 'stop', sd], check=False)
+        return
     pid = read_pid(os.path.join(engine_dir(sd), 'server.pid'))
     if pid:
         try:
@@ -872,8 +876,62 @@ class EngineHandler(http.server.BaseHTTPRequestHandler):
         self.send(200, '<action><status>complete</status></action>')
 
 
+def engine_vm_storage():
+    """On the engine VM itself: the shared storage whose hosted engine has this host's FQDN."""
+    root = CONF['shared_dir']
+    me = my_hostname()
+    try:
+        names = sorted(os.listdir(root))
+    except OSError:
+        return None
+    found = []
+    for n in names:
+        sd = os.path.join(root, n)
+        ha = read_json(ha_path(sd)) if os.path.exists(ha_path(sd)) else None
+        pem = os.path.join(engine_dir(sd), 'pki', 'engine.pem')
+        if ha and ha.get('fqdn') == me and os.path.exists(pem):
+            found.append(((ha.get('vm') or {}).get('status') == 'up', os.path.getmtime(pem), sd))
+    # several deployments for one engine FQDN (lab tests): the running one, newest first
+    return max(found)[2] if found else None
+
+
+def engine_vm_service(act):
+    """`/etc/init.d/ovirt-engine start|stop` inside the engine VM (lab: the VM host's boot).
+    The deploy starts the VM before it has saved the HA metadata, so the server waits
+    (up to 120 s) for a hosted engine with this FQDN to appear on the shared storage."""
+    pidf = rp(STATE_DIR + '/engine-server.pid')
+    pid = read_pid(pidf)
+    if act in ('stop', 'restart') and pid:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        pid = None
+    if act == 'stop':
+        if os.path.exists(pidf):
+            os.unlink(pidf)
+        return 0
+    if pid:
+        return 0
+    os.makedirs(rp(STATE_DIR), exist_ok=True)
+    log = open(rp(STATE_DIR + '/engine-server.log'), 'a')
+    p = subprocess.Popen([sys.executable, os.path.abspath(__file__), 'engine-server'], stdin=subprocess.DEVNULL,
+                         stdout=log, stderr=log, start_new_session=True, close_fds=True)
+    write_file(pidf, '%d\n' % p.pid)
+    return 0
+
+
 def engine_server():
-    sd = os.environ['HE_STANDIN_SD']
+    sd = os.environ.get('HE_STANDIN_SD')
+    if not sd:
+        for _ in range(1200):
+            sd = engine_vm_storage()
+            if sd:
+                break
+            time.sleep(0.1)
+        else:
+            print('engine-server: no hosted engine for %s on %s' % (my_hostname(), CONF['shared_dir']), file=sys.stderr)
+            return 1
     EngineHandler.sd = sd
     pki = os.path.join(engine_dir(sd), 'pki')
     srv = http.server.ThreadingHTTPServer((CONF['engine_listen'], int(CONF['engine_port'])), EngineHandler)
@@ -1479,6 +1537,10 @@ def service(argv):
     if len(argv) != 2 or argv[0] not in SERVICES or argv[1] not in ('start', 'stop', 'status', 'restart'):
         raise Refused('Usage: /etc/init.d/NAME {start|stop|restart|status} (NAME: %s)' % ', '.join(SERVICES))
     name, act = argv
+    if name == 'ovirt-engine' and not deployed() and act != 'status':
+        # not an HE host: this is the engine VM (lab), which serves the engine itself
+        set_service(name, act != 'stop')
+        return engine_vm_service(act)
     if act == 'status':
         on = service_running(name)
         print('%s is %s' % (name, 'running' if on else 'not running'))

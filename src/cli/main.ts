@@ -40,6 +40,7 @@ export interface CliOptions {
   acceptNewHostKeys?: boolean;
   explain?: string;
   color?: boolean;
+  progress?: boolean;
 }
 
 export function buildProgram(): Command {
@@ -73,6 +74,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--output <format>', 'output format').choices(['human', 'json']).default('human'))
     .option('--explain <var>', 'print the value a variable has for a host and every layer that set it (use with -l HOST)')
     .option('--no-color', 'disable colors')
+    .option('--no-progress', 'no live progress on a terminal: print every host result as ansible-playbook does')
     .allowExcessArguments(false);
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });

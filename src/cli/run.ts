@@ -9,11 +9,12 @@ import { parseYaml } from '../loader/yaml.js';
 import { parseKV } from '../loader/freeform.js';
 import { loadInventory, type Inventory } from '../inventory/index.js';
 import { loadPlaybook, validateStatic, walkNodes, asList } from '../playbook/load.js';
+import { staticCheck } from '../playbook/static.js';
 import type { Kw, Play, Playbook, TaskNode } from '../playbook/model.js';
 import { createTemplar } from '../template/index.js';
 import { Executor } from '../executor/run.js';
 import { Redactor } from '../output/redact.js';
-import { createHumanOutput, createJsonOutput } from '../output/index.js';
+import { createHumanOutput, createJsonOutput, createProgressOutput, preloadProgress, shouldUseProgress } from '../output/index.js';
 import type { OutputSink } from '../output/types.js';
 import { setWarningSink } from '../warnings.js';
 import type { CliOptions } from './main.js';
@@ -73,6 +74,7 @@ export async function runCli(playbooks: string[], opts: CliOptions): Promise<num
     for (const p of playbooks) {
       const pb = loadPlaybook(p, extra.vars);
       await validateStatic(pb);
+      staticCheck(pb, inv, extra.vars);
       pbs.push(pb);
     }
     const templar = createTemplar();
@@ -96,9 +98,14 @@ export async function runCli(playbooks: string[], opts: CliOptions): Promise<num
     let becomePassword: string | undefined;
     if (opts.askBecomePass) becomePassword = await readBecomePass();
     if (becomePassword) redactor.addSecret(becomePassword);
+    const color = opts.color !== false && !!process.stdout.isTTY;
+    const progress = shouldUseProgress({ isTTY: process.stdout.isTTY, output: opts.output, verbosity, progress: opts.progress, env: process.env, columns: process.stdout.columns });
+    if (progress) await preloadProgress();
     out = opts.output === 'json'
       ? createJsonOutput(write, { redactor })
-      : createHumanOutput({ verbosity, diff: !!opts.diff, check: !!opts.check, color: opts.color !== false && !!process.stdout.isTTY, write, redactor });
+      : progress
+        ? createProgressOutput({ verbosity, diff: !!opts.diff, check: !!opts.check, color, redactor })
+        : createHumanOutput({ verbosity, diff: !!opts.diff, check: !!opts.check, color, write, redactor });
     setWarningSink((m) => out!.warning(m));
     const ac = new AbortController();
     let sigints = 0;

@@ -831,6 +831,8 @@ export class Executor {
         this.out.verbose(0, `FAILED - RETRYING: [${h.name}]: ${info.role ? `${info.role} : ` : ''}${info.name} (${attempts - attempt} retries left).`);
         if (delay > 0) await sleep(delay * 1000);
       } else {
+        // ansible-core reports one attempt fewer than it made when the retries run out
+        r.attempts = attempts - 1;
         r.failed = true;
       }
     }

@@ -133,6 +133,7 @@ function loadPlay(obj: Record<string, unknown>, file: string, dir: string, stati
     name: obj.name !== undefined ? str(obj.name) : '',
     pos, file, dir, kw,
     hosts: obj.hosts,
+    hostsPos: valuePosOf(obj, 'hosts') ?? keyPos(obj, 'hosts', file),
     vars, varsPos,
     varsFiles: asList(obj.vars_files),
     roles: [],

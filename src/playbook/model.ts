@@ -91,6 +91,7 @@ export interface Play {
   dir: string;
   kw: Kw;
   hosts: unknown;
+  hostsPos?: Pos;
   vars: Kw;
   varsPos?: Record<string, Pos>;
   varsFiles: unknown[];

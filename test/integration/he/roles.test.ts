@@ -74,6 +74,8 @@ describe.runIf(!why)('he roles on lab hosts', () => {
         `sh ${REPO_ROOT}/lab/standins/install.sh / --shared /srv/he-shared --hostname ${names[i]} --engine-listen ${engineAddr} --engine-port 443`,
         // an NTP-synchronised clock as chrony reports it
         "printf '#!/bin/sh\\necho \"Leap status     : Normal\"\\n' > /usr/local/bin/chronyc && chmod 755 /usr/local/bin/chronyc",
+        // the NFS server of the site as showmount sees it (no NFS server in this plain lab)
+        "printf '#!/bin/sh\\necho \"/hosted_engine/nfs *\"\\n' > /usr/local/bin/showmount && chmod 755 /usr/local/bin/showmount",
         'cat > /etc/hosts',
       ].join(' && '), hostsFile);
       expect(r.rc, r.stderr).toBe(0);
@@ -89,6 +91,8 @@ describe.runIf(!why)('he roles on lab hosts', () => {
       'he_gateway: 192.168.0.1',
       'he_bridge_if: eth0',
       'he_vm_boot: cdrom',
+      'he_vm_boot_iso: /var/tmp/engine-os.iso',
+      'he_storage_nfs_mount_check: false',
       'he_vm_mac: "00:16:3e:77:b2:a4"',
       'he_vm_memory_mb: 4096',
       'he_vm_vcpus: 2',
