@@ -64,7 +64,21 @@ async function readBecomePass(): Promise<string> {
 export async function runCli(playbooks: string[], opts: CliOptions): Promise<number> {
   const verbosity = opts.verbose ?? 0;
   const redactor = new Redactor();
-  const write = (s: string) => process.stdout.write(s);
+  // output is coalesced per event-loop turn: one write for a burst of host results
+  let pending: string[] = [];
+  const flush = () => {
+    if (!pending.length) return;
+    const chunk = pending.join('');
+    pending = [];
+    process.stdout.write(chunk);
+  };
+  const write = (s: string) => {
+    if (!pending.length) setImmediate(flush);
+    pending.push(s);
+  };
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); // reader went away (herun ... | head)
+  });
   let out: OutputSink | undefined;
   try {
     const extra = parseExtraVars(opts.extraVars ?? []);
@@ -137,11 +151,13 @@ export async function runCli(playbooks: string[], opts: CliOptions): Promise<num
     }
     process.off('SIGINT', onInt);
     await out.close();
+    flush();
     return rc;
   } catch (e) {
     if (e instanceof UserError) {
-      process.stderr.write(redactor.redact(formatUserError(e, verbosity)) + '\n');
       await out?.close();
+      flush();
+      process.stderr.write(redactor.redact(formatUserError(e, verbosity)) + '\n');
       return 1;
     }
     throw e;

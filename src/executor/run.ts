@@ -345,9 +345,8 @@ export class Executor {
 
   private invMagic = new Map<string, Kw>();
   private groupsDict?: Record<string, string[]>;
-  private hostvarsCache?: Kw;
+  /** A fresh view per task scope: hostvars show facts and registered values as they are now. */
   private hostvarsProxy(): Kw {
-    if (this.hostvarsCache) return this.hostvarsCache;
     // ansible-core lists the implicit localhost in hostvars too
     const names = () => [...new Set([...this.inv.hosts, ...this.hosts.keys(), 'localhost'])];
     const cache = new Map<string, Vars>();
@@ -367,7 +366,6 @@ export class Executor {
       ownKeys: () => names(),
       getOwnPropertyDescriptor: (_t, k) => (typeof k === 'string' && names().includes(k) ? { enumerable: true, configurable: true, value: get(k) } : undefined),
     });
-    // hostvars reflect current facts: rebuild per task
     return proxy;
   }
 

@@ -27,6 +27,13 @@ function withExtras(vars: Record<string, unknown>, extra: Record<string, unknown
   });
 }
 
+let me: { uid: number; username: string } | undefined;
+/** the controller user, looked up once per run */
+function currentUser(): { uid: number; username: string } {
+  if (!me) { const u = os.userInfo(); me = { uid: u.uid, username: u.username }; }
+  return me;
+}
+
 export const module: ModuleDef = {
   name: 'template',
   supportsCheck: true,
@@ -58,7 +65,7 @@ export const module: ModuleDef = {
       const dest = toStr(args.dest);
       const st = await fsp.stat(src);
       let uid = String(st.uid);
-      try { uid = os.userInfo().uid === st.uid ? os.userInfo().username : uid; } catch { /* keep the number */ }
+      try { const me = currentUser(); uid = me.uid === st.uid ? me.username : uid; } catch { /* keep the number */ }
       const extra: Record<string, unknown> = {
         template_host: os.hostname(),
         template_path: toStr(args.src),

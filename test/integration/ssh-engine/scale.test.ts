@@ -53,7 +53,7 @@ describe('100 hosts, MaxSessions 10', () => {
     expect(r.rc, ctx).toBe(0);
     const recap = parseRecap(r.stdout);
     expect(recap, ctx).toHaveLength(N);
-    for (const x of recap) expect(x, ctx).toMatchObject({ ok: 5, changed: 3, unreachable: 0, failed: 0 });
+    for (const x of recap) expect(x, ctx).toMatchObject({ ok: 5, changed: 4, unreachable: 0, failed: 0 });
     for (const h of [`${PREFIX}1`, `${PREFIX}50`, `${PREFIX}${N}`]) {
       expect((await lab!.exec(h, 'cat /tmp/sc/a.conf')).stdout).toBe(`host=${h}\nadded=1\n`);
     }
