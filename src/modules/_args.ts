@@ -202,9 +202,10 @@ export function foldAliases(args: Record<string, any>, aliases: Record<string, s
 
 /** JSON Schema fragments for module argument specs (values may come from k=v strings). */
 export const S = {
-  bool: { type: ['boolean', 'string', 'integer'] },
+  // strict types: argument validation converts Ansible spellings ('yes', '5') before checking
+  bool: { type: 'boolean' },
   str: { type: ['string', 'number', 'boolean'] },
-  int: { type: ['integer', 'string'] },
+  int: { type: 'integer' },
   mode: { type: ['string', 'integer', 'null'] },
   list: { type: ['array', 'string', 'number', 'null'] },
   any: {},

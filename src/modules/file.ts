@@ -76,6 +76,7 @@ export const module: ModuleDef = {
   argsSchema: {
     type: 'object',
     additionalProperties: false,
+    anyOf: [{ required: ['path'] }, { required: ['dest'] }, { required: ['name'] }],
     properties: {
       path: S.str, dest: S.str, name: S.str,
       state: { enum: ['absent', 'directory', 'file', 'hard', 'link', 'touch', null] },

@@ -100,6 +100,9 @@ export function loadPlaybook(file: string, staticVars: Kw = {}, stack: string[] 
         target = str(createTemplar().render(target, lazyVars(vars, createTemplar()), { pos: keyPos(obj, key, abs) }));
       }
       const p = findFileIn(target, [dir], keyPos(obj, key, abs), 'playbook');
+      if (p === abs || stack.includes(p)) {
+        throw new UserError(`recursive import_playbook: '${target}' imports a playbook that is already being imported`, valuePosOf(obj, key) ?? keyPos(obj, key, abs));
+      }
       const sub = loadPlaybook(p, staticVars, [...stack, abs]);
       for (const pl of sub.plays) {
         if ('when' in obj) pl.kw = { ...pl.kw, when: [...asList(obj.when), ...asList(pl.kw.when)] };
@@ -150,8 +153,8 @@ function loadPlay(obj: Record<string, unknown>, file: string, dir: string, stati
   const roleBlocks: TaskNode[] = [];
   if (obj.roles !== undefined && obj.roles !== null) {
     if (!Array.isArray(obj.roles)) throw new UserError("'roles' must be a list", keyPos(obj, 'roles', file));
-    for (const entry of obj.roles) {
-      const epos = here(entry, file);
+    for (const [i, entry] of (obj.roles as unknown[]).entries()) {
+      const epos = (entry && typeof entry === 'object' ? posOf(entry as object) : undefined) ?? posOf(obj.roles as object, i) ?? here(obj.roles, file);
       validateRoleEntry(entry, file, epos);
       const { name, params, keywords } = splitRoleEntry(entry);
       const blocks = instantiateRole(name, params, keywords, epos, dir, ctx, undefined, {});

@@ -131,7 +131,7 @@ function templatesOf(n: TaskNode): Site[] {
   if (n.type === 'action') {
     if (n.action === 'template' && typeof n.args.src === 'string' && !TEMPLATE_RE.test(n.args.src)) {
       const file = findTemplate(n, n.args.src);
-      if (file) out.push({ text: readFileSync(file, 'utf8'), pos: n.argPos?.src ?? n.pos, file });
+      if (file) out.push({ text: readFileSync(file, 'utf8'), pos: n.pos, file });
     }
     for (const [key, v] of Object.entries(n.args)) {
       if (n.action === 'debug' && key === 'var') { if (typeof v === 'string') out.push({ text: v, pos: n.argPos?.[key] ?? n.pos, expr: true }); continue; }
@@ -141,6 +141,80 @@ function templatesOf(n: TaskNode): Site[] {
     }
   }
   return out;
+}
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function findControllerFile(n: TaskNode, name: string, kind: 'files' | 'templates' | 'vars' | 'tasks'): string | undefined {
+  if (path.isAbsolute(name)) return existsSync(name) ? name : undefined;
+  const dirs: string[] = [];
+  for (let r = n.role; r; r = r.parentRole) dirs.push(path.join(r.path, kind), r.path, path.join(r.path, 'tasks'));
+  dirs.push(path.join(n.dir, kind), n.dir);
+  for (const d of dirs) { const p = path.resolve(d, name); if (existsSync(p)) return p; }
+  return undefined;
+}
+
+/** Checks that need no variables: files named statically exist, names are valid, keywords don't clash. */
+function structural(play: Play, n: TaskNode, handlerNames: Set<string> | null): void {
+  const kwPos = (key: string) => posOf(n.kw, key) ?? n.pos;
+  if (n.kw.loop !== undefined) {
+    const w = Object.keys(n.kw).find((k) => k.startsWith('with_'));
+    if (w) throw new UserError(`the 'loop' and '${w}' keywords cannot be used together`, kwPos(w));
+  }
+  const isStatic = (v: unknown): v is string => typeof v === 'string' && !TEMPLATE_RE.test(v);
+  const argPos = (k: string) => (n.type === 'action' ? n.argPos?.[k] : undefined) ?? (n as ActionNode & { actionPos?: Pos }).actionPos ?? n.pos;
+  if (n.type === 'action') {
+    const a = n.args;
+    const need = (key: string, kind: 'files' | 'templates' | 'vars') => {
+      const v = a[key];
+      if (isStatic(v) && !findControllerFile(n, v, kind)) throw new UserError(`could not find or access '${v}' on the controller`, argPos(key));
+    };
+    if (n.action === 'template') need('src', 'templates');
+    if (n.action === 'copy' && !a.remote_src && a.content === undefined) need('src', 'files');
+    if (n.action === 'script') { const f = String(a._raw_params ?? a.cmd ?? '').trim().split(/\s+/)[0]; if (f && isStatic(f) && !findControllerFile(n, f, 'files')) throw new UserError(`could not find or access '${f}' on the controller`, argPos('_raw_params')); }
+    if (n.action === 'include_vars') {
+      const f = a.file ?? a._raw_params;
+      if (isStatic(f) && !findControllerFile(n, f, 'vars')) throw new UserError(`could not find or access '${f}' on the controller`, argPos(a.file !== undefined ? 'file' : '_raw_params'));
+    }
+    if (n.action === 'set_fact') {
+      for (const k of Object.keys(a)) {
+        if (k === 'cacheable' || k.startsWith('_') && (k === '_raw_params' || k === '_variable_params')) continue;
+        if (!TEMPLATE_RE.test(k) && !IDENT.test(k)) {
+          throw new UserError(`The variable name '${k}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.`, argPos(k));
+        }
+      }
+    }
+  }
+  if (n.type === 'include_tasks' && isStatic(n.file)) {
+    const dirs = n.role ? [path.join(n.role.path, 'tasks'), n.dir, play.dir] : [n.dir, play.dir];
+    if (!dirs.some((d) => existsSync(path.resolve(d, n.file as string)))) {
+      throw new UserError(`could not find or access '${n.file}'`, n.pos, `  searched: ${dirs.map((d) => path.resolve(d, n.file as string)).join(', ')}`);
+    }
+  }
+  if (handlerNames) {
+    for (const name of asList(n.kw.notify)) {
+      if (isStatic(name) && !handlerNames.has(name)) {
+        throw new UserError(`The requested handler '${name}' was not found in either the main handlers list nor in the listening handlers list`, kwPos('notify'));
+      }
+    }
+  }
+}
+
+/** Names and listen topics of a play's handlers, or null when some are templated (then not checked). */
+function handlerNamesOf(play: Play): Set<string> | null {
+  const names = new Set<string>();
+  let dynamic = false;
+  walkNodes(play.handlers, (h) => {
+    for (const v of [h.kw.name, ...asList(h.kw.listen)]) {
+      if (v === undefined) continue;
+      const s = String(v instanceof Unsafe ? v.value : v);
+      if (TEMPLATE_RE.test(s)) dynamic = true;
+      names.add(s);
+      if (h.role) names.add(`${h.role.name} : ${s}`);
+    }
+  });
+  const includes = [play.preTasks, play.tasks, play.postTasks].some((l) => { let f = false; walkNodes(l, (x) => { if (x.type === 'include_role') f = true; }); return f; });
+  return dynamic || includes ? null : names;
 }
 
 export function staticCheck(pb: Playbook, inv: Inventory, extra: Kw): void {
@@ -174,7 +248,20 @@ export function staticCheck(pb: Playbook, inv: Inventory, extra: Kw): void {
     const hostsPos = play.hostsPos ?? play.pos;
     if (typeof play.hosts === 'string' && TEMPLATE_RE.test(play.hosts)) playSites.push({ text: play.hosts, pos: hostsPos });
     for (const s of playSites) check(s, new Set());
+    // play vars are templated when used: check the ones the play's tasks can reach
+    for (const [k, v] of Object.entries(play.vars)) {
+      if (typeof v === 'string' && TEMPLATE_RE.test(v)) check({ text: v, pos: valuePosOf(play.vars, k) ?? play.varsPos?.[k] ?? play.pos }, new Set());
+    }
+    play.varsFiles.forEach((entry, i) => {
+      const names = asList(entry).map((c) => String(c instanceof Unsafe ? c.value : c));
+      if (names.some((nm) => TEMPLATE_RE.test(nm))) return;
+      if (!names.some((nm) => existsSync(path.resolve(play.dir, nm)))) {
+        throw new UserError(`vars file ${names.join(' or ')} was not found`, posOf(play.varsFiles, i) ?? play.pos);
+      }
+    });
+    const handlerNames = handlerNamesOf(play);
     const visit = (n: TaskNode) => {
+      structural(play, n, handlerNames);
       if (n.type === 'block') return;
       const locals = new Set<string>(['item']);
       for (const s of templatesOf(n)) check(s, locals);

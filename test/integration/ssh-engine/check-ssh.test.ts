@@ -106,6 +106,14 @@ describe('check mode over SSH leaves every host byte-identical', () => {
     expect(c2.rc, c2.stdout + c2.stderr).toBe(0);
     expect(c2.stdout).toMatch(/changed=\d*[1-9]/);
     expect(realDiffs(before, await snapAll())).toEqual([]);
+
+    // the snapshot does see what a real run of v2 changes (content, modes, new paths)
+    const real2 = await runCli('herun', ['-i', 'inventory', 'v2.yml'], { cwd: dir });
+    expect(real2.rc, real2.stdout + real2.stderr).toBe(0);
+    const seen = realDiffs(before, await snapAll()).join('\n');
+    for (const p of ['/etc/herun-chk/app.conf', '/root/herun-chk.txt', '/etc/hosts', '/tmp/herun-chk-two.bin', '/root/.profile-chk']) {
+      expect(seen, `a real run's change to ${p} went unseen`).toContain(p);
+    }
   }, 180_000);
 
   it('the whole corpus, on fresh targets and on targets populated by a real run', async () => {
