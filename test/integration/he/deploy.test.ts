@@ -84,7 +84,7 @@ function contractKeys(): Set<string> {
   for (const line of body.split('\n- ')) {
     const m = /`(OVEHOSTED_[A-Z]+)\/(\w+)`/.exec(line);
     if (!m) continue;
-    for (const k of line.matchAll(/`(?:OVEHOSTED_[A-Z]+\/)?(\w+)`/g)) if (/^[a-z]/.test(k[1]!)) keys.add(`${m[1]}/${k[1]}`);
+    for (const k of line.matchAll(/`(?:OVEHOSTED_[A-Z]+\/)?(\w+)`/g)) if (/^[a-z]/.test(k[1]!) && !/^(nfs[34]?|glusterfs|iscsi|fc|disk|cdrom|pxe|vnc|spice)$/.test(k[1]!)) keys.add(`${m[1]}/${k[1]}`);
   }
   return keys;
 }

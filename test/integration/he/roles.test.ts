@@ -45,15 +45,15 @@ function noSecrets(r: RunResult): void {
   }
 }
 
-/** OVEHOSTED_* keys named by the contract file. */
+/** OVEHOSTED_* keys named by the contract file (items may continue on the next lines). */
 function contractKeys(): Set<string> {
   const text = readFileSync('/work/shared/reference/ovirt-contract.md', 'utf8');
+  const body = text.split('hosted-engine deploy keys')[1]!.split('engine-setup keys')[0]!;
   const keys = new Set<string>();
-  for (const line of text.split('\n')) {
-    const m = /^- `(OVEHOSTED_[A-Z]+)\/(\w+)`(.*)$/.exec(line);
+  for (const item of body.split('\n- ')) {
+    const m = /`(OVEHOSTED_[A-Z]+)\/(\w+)`/.exec(item);
     if (!m) continue;
-    keys.add(`${m[1]}/${m[2]}`);
-    for (const k of (m[3] ?? '').matchAll(/`(\w+)`/g)) if (/^[a-z]/.test(k[1]!) && !/^(nfs3|nfs4|glusterfs|iscsi|fc|nfs|v3|v4|disk|cdrom|pxe|vnc|spice|model_)$/.test(k[1]!)) keys.add(`${m[1]}/${k[1]}`);
+    for (const k of item.matchAll(/`(?:OVEHOSTED_[A-Z]+\/)?(\w+)`/g)) if (/^[a-z]/.test(k[1]!) && !/^(nfs[34]?|glusterfs|iscsi|fc|disk|cdrom|pxe|vnc|spice)$/.test(k[1]!)) keys.add(`${m[1]}/${k[1]}`);
   }
   return keys;
 }

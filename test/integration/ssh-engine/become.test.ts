@@ -104,6 +104,36 @@ describe('become over SSH (sudo) as a non-root lab user', () => {
     expect((await pwLab!.exec(h, 'test -e /root/become-marker && echo yes || echo no')).stdout).toBe('no\n');
   });
 
+  it('a become failure under ignore_errors is ignored (registered, play goes on), like Ansible', async () => {
+    const wrong = 'Wr0ng-pw-ign7';
+    const f = join(work, 'ign.yml');
+    writeFileSync(
+      f,
+      `- hosts: all
+  gather_facts: false
+  tasks:
+    - name: wrong password for this task only
+      command: id -un
+      become: true
+      vars: {ansible_become_password: ${wrong}}
+      register: bad
+      ignore_errors: true
+    - name: afterwards, the right one
+      become: true
+      copy: {dest: /root/ign-marker, content: "failed={{ bad.failed }} msg={{ bad.msg }}\\n"}
+`,
+    );
+    const h = pwLab!.hosts[0]!.name;
+    const r = await runCli('herun', ['-i', inv(pwLab!, 'ign.ini', `ansible_become_password=${PASSWORD}`), f]);
+    const ctx = `\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+    expect(r.stdout + r.stderr).not.toContain(wrong);
+    expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+    expect(r.stdout, ctx).toContain('...ignoring');
+    expect(r.rc, ctx).toBe(0);
+    expect(parseRecap(r.stdout).find((x) => x.host === h), ctx).toMatchObject({ ok: 2, changed: 1, failed: 0, ignored: 1, unreachable: 0 });
+    expect((await pwLab!.exec(h, 'cat /root/ign-marker')).stdout).toBe('failed=True msg=Incorrect sudo password\n');
+  });
+
   it('-vvvv prints the connection debugging (ESTABLISH SSH CONNECTION ...), still without the password', async () => {
     const r = await runCli('herun', ['-i', inv(pwLab!, 'v.ini', `ansible_become_password=${PASSWORD}`), '-vvvv', pb()]);
     await checkHost(pwLab!, r);
