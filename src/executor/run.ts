@@ -579,7 +579,10 @@ export class Executor {
       } else {
         throw e;
       }
-      emit(outcome.status, outcome.result);
+      if (outcome.status === 'failed') {
+        try { outcome.ignored = this.kwBool(node, 'ignore_errors', this.scopeVars(h, { ...this.baseScope(), node }), false); } catch { /* keep it failed */ }
+      }
+      emit(outcome.status, outcome.result, { ignored: outcome.ignored });
     }
     this.account(node, h, outcome);
     return outcome;

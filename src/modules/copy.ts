@@ -74,6 +74,8 @@ export async function placeFile(ctx: ModuleContext, opts: PlaceOptions): Promise
   }
   if (info.exists && !o.force) return { changed: false, dest, src: o.src };
   if (!info.exists && !info.parentIsDir) {
+    // ansible-core's action plugin doesn't look at the directory in check mode: it would copy
+    if (ctx.check) return { changed: true, dest, checksum: srcSum };
     return { failed: true, changed: false, checksum: srcSum, msg: `Destination directory ${path.posix.dirname(dest)} does not exist` };
   }
   if (info.exists && info.type !== 'file') {

@@ -56,7 +56,11 @@ export const module: ModuleDef = {
       if (args.removes && !(await globExists(ctx, String(args.removes), args.chdir))) {
         return { changed: false, skipped: true, msg: `${args.removes} does not exist, matching removes option` };
       }
-      if (ctx.check) return { changed: false, skipped: true, msg: 'Check mode is not supported for this task.' };
+      if (ctx.check) {
+        // with creates/removes deciding that the script would run, ansible-core reports it changed
+        if (args.creates || args.removes) return { changed: true };
+        return { changed: false, skipped: true, msg: 'Check mode is not supported for this task.' };
+      }
       const local = ctx.findFile(file, 'files');
       let data: Buffer;
       try {

@@ -105,7 +105,7 @@ export function pyRegex(src: string): RegExp {
 
 export const module: ModuleDef = {
   name: 'wait_for',
-  supportsCheck: true,
+  supportsCheck: false,
   argsSchema: {
     $schema: 'http://json-schema.org/draft-07/schema#',
     type: 'object',

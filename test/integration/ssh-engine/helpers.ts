@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from '../../helpers/lab.js';
 import { HERUN_BIN, REPO_ROOT, baseEnv, freshHome, type CorpusCase, type TreeEntry } from '../../helpers/run.js';
@@ -144,6 +144,7 @@ export function startCli(
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      rmSync(home, { recursive: true, force: true });
       resolve({
         rc: code ?? 128,
         signal,
