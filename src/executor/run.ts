@@ -582,6 +582,7 @@ export class Executor {
       if (outcome.status === 'failed') {
         try { outcome.ignored = this.kwBool(node, 'ignore_errors', this.scopeVars(h, { ...this.baseScope(), node }), false); } catch { /* keep it failed */ }
       }
+      if (typeof node.kw.register === 'string') h.setFacts[node.kw.register] = outcome.result;
       emit(outcome.status, outcome.result, { ignored: outcome.ignored });
     }
     this.account(node, h, outcome);
@@ -989,7 +990,10 @@ export class Executor {
             if (v !== undefined) hv[k] = v;
           }
           if (hv.ansible_user === undefined && this.opts.remoteUser) hv.ansible_user = this.opts.remoteUser;
-          conn = mod.createSshConnection(host, hv, { acceptNewHostKeys: this.opts.acceptNewHostKeys, verbosity: this.opts.verbosity });
+          conn = mod.createSshConnection(host, hv, {
+            acceptNewHostKeys: this.opts.acceptNewHostKeys, verbosity: this.opts.verbosity,
+            log: (msg: string) => this.out.verbose(3, `<${host}> ${msg}`),
+          });
         } else {
           throw new UserError(`the connection plugin '${type}' was not found (herun supports ssh and local)`);
         }
