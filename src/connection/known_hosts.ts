@@ -5,7 +5,7 @@
  * newly accepted keys.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { readFileSync, appendFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, appendFileSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 
@@ -56,17 +56,33 @@ export function parseKnownHosts(text: string, file = '<string>'): KnownHostEntry
   return out;
 }
 
+/** Parsed files, reused while their size and mtime stay the same (hundreds of hosts share one file). */
+const parsedCache = new Map<string, { mtimeMs: number; size: number; entries: KnownHostEntry[] }>();
+
 export function loadKnownHosts(files: string[]): KnownHostEntry[] {
   const all: KnownHostEntry[] = [];
   for (const f of files) {
     const p = expandHome(f);
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      continue;
+    }
+    const hit = parsedCache.get(p);
+    if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) {
+      all.push(...hit.entries);
+      continue;
+    }
     let text: string;
     try {
       text = readFileSync(p, 'utf8');
     } catch {
       continue;
     }
-    all.push(...parseKnownHosts(text, p));
+    const entries = parseKnownHosts(text, p);
+    parsedCache.set(p, { mtimeMs: st.mtimeMs, size: st.size, entries });
+    all.push(...entries);
   }
   return all;
 }
@@ -76,14 +92,19 @@ export function knownHostName(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
 }
 
+const globCache = new Map<string, RegExp>();
 function globToRegExp(pat: string): RegExp {
+  const hit = globCache.get(pat);
+  if (hit) return hit;
   let re = '';
   for (const ch of pat) {
     if (ch === '*') re += '.*';
     else if (ch === '?') re += '.';
     else re += ch.replace(/[.+^${}()|[\]\\]/g, '\\$&');
   }
-  return new RegExp(`^${re}$`, 'i');
+  const r = new RegExp(`^${re}$`, 'i');
+  globCache.set(pat, r);
+  return r;
 }
 
 /** Does a known_hosts host field match `name` (already in `[host]:port` form when needed)? */
@@ -99,7 +120,8 @@ export function hostFieldMatches(field: string, name: string): boolean {
     if (pat === '') continue;
     const neg = pat.startsWith('!');
     const p = neg ? pat.slice(1) : pat;
-    if (globToRegExp(p).test(name)) {
+    const hit = /[*?]/.test(p) ? globToRegExp(p).test(name) : p.toLowerCase() === name.toLowerCase();
+    if (hit) {
       if (neg) return false;
       matched = true;
     }
