@@ -96,22 +96,8 @@ const round = (x, d = 1) => (x === null || x === undefined || Number.isNaN(x) ? 
 const median = (a) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 // ------------------------------------------------------------------ herun invocation
-/** Does plain Node import the built SSH connection? If not, herun runs with the bench's ssh2 shim. */
-async function needsSsh2Shim() {
-  try {
-    await import(path.join(ROOT, 'dist', 'connection', 'ssh.js'));
-    return false;
-  } catch (e) {
-    log(`WARNING: dist/connection/ssh.js does not load under plain Node (${String(e.message).split('\n')[0]}); ` +
-      'herun runs with bench/ssh2-shim.mjs for the SSH points');
-    return true;
-  }
-}
-
-let SHIM = false;
 function herunArgv(args, { profileDir } = {}) {
   const node = [process.execPath];
-  if (SHIM) node.push('--import', path.join(BENCH, 'ssh2-shim.mjs'));
   if (profileDir) node.push('--cpu-prof', '--cpu-prof-dir', profileDir);
   return node.concat([MAIN, ...args]);
 }
@@ -353,13 +339,11 @@ async function main() {
   mkdirSync(RESULTS, { recursive: true });
   const sizes = cfg.tasks;
   const files = writePlaybooks(PLAYBOOKS, sizes, [1, cfg.localTasks]);
-  SHIM = await needsSsh2Shim();
   const ansibleVersion = cfg.ansible ? execFileSync('ansible-playbook', ['--version']).toString().split('\n')[0] : null;
   const results = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: round(os.totalmem() / 2 ** 30), node: process.version, ansible: ansibleVersion },
     config: { ...cfg, ansibleEnv: Object.fromEntries(Object.entries(ANSIBLE_ENV).filter(([k]) => k.startsWith('ANSIBLE_'))) },
-    ssh2Shim: SHIM,
     labUpFailures,
     rssTool: HAS_TIME ? '/usr/bin/time -f %M' : null,
     points: [],
