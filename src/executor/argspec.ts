@@ -140,7 +140,9 @@ export function validateRoleArgs(role: RoleInstance, vars: Kw, layers: VarLayer[
   let msg: string;
   if (e.keyword === 'required') msg = `role '${role.name}': missing required variable '${name}' (expected ${expected})`;
   else msg = `role '${role.name}': variable '${name}'${at} ${e.message ?? 'is invalid'}; expected ${expected}; set at ${where(name, layers)}`;
-  throw new UserError(msg, positionOf(name, layers) ?? rolePos);
+  const fromKv = /extra vars/.test(where(name, layers)) && typeof vars[name] === 'string' && spec && spec.type !== 'str';
+  const hint = fromKv ? `  key=value extra vars are strings; give a typed value as YAML/JSON: -e '{"${name}": ...}'` : undefined;
+  throw new UserError(msg, positionOf(name, layers) ?? rolePos, hint);
 }
 
 const siteSchemas = new Map<string, { validate: ReturnType<InstanceType<typeof Ajv>['compile']>; schema: Record<string, any> }>();

@@ -50,6 +50,8 @@ async function herunWithFault(playbook: string, role: string, trigger: string, f
   expect(fired, 'the fault was injected').toBe(true);
   return { rc, stdout, stderr };
 }
+/** a trigger that polls `test` inside the host every 10 ms for up to 20 s (one `lab exec` is too slow to poll with) */
+const inHostWatch = (test: string) => `i=0; while [ $i -lt 2000 ]; do ${test} && exit 0; sleep 0.01; i=$((i+1)); done; exit 1`;
 const recap = (out: string) => /changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=\d+\s+rescued=(\d+)/.exec(out.split('PLAY RECAP').pop() ?? '');
 const engineConf = async () => (await x('engine', 'cat /etc/ovirt-engine/engine.conf.d/10-setup-database.conf')).stdout;
 const health = async () => (await x('engine', 'curl -sk --max-time 5 https://localhost/ovirt-engine/services/health')).stdout;
@@ -91,8 +93,9 @@ describe('migrate-db.yml / migrate-dwh.yml on the pg scenario', () => {
 
   it('pg_restore killed midway: the play rescues, the engine runs on the old, complete database', async () => {
     const before = await tables('engine', 'engine');
-    const r = await herunWithFault('migrate-db.yml', 'db', 'pgrep -x pg_restore >/dev/null',
-      () => x('db', 'sleep 0.2; pkill -9 -x pg_restore'));
+    // the restore of the seeded DB lasts well under a second and one `lab exec` costs ~0.4 s: the
+    // watch runs inside the DB host (every 10 ms) and kills pg_restore (leader and workers) itself
+    const r = await herunWithFault('migrate-db.yml', 'db', inHostWatch('pkill -9 -x pg_restore'), async () => undefined);
     expect(r.rc).not.toBe(0);
     expect(recap(r.stdout)?.[4]).toBe('1');
     expect(r.stdout).toMatch(/match table by table/);
@@ -102,7 +105,7 @@ describe('migrate-db.yml / migrate-dwh.yml on the pg scenario', () => {
   }, 900_000);
 
   it('the DB host cut off during the move leaves the conf on the old, complete database', async () => {
-    const r = await herunWithFault('migrate-db.yml', 'engine', 'pgrep -x pg_dump >/dev/null',
+    const r = await herunWithFault('migrate-db.yml', 'engine', inHostWatch('pgrep -x pg_dump >/dev/null'),
       () => run([LAB_BIN, 'link', N('db'), 'down']));
     await run([LAB_BIN, 'link', N('db'), 'up']);
     expect(r.rc).not.toBe(0);
@@ -112,7 +115,7 @@ describe('migrate-db.yml / migrate-dwh.yml on the pg scenario', () => {
   }, 900_000);
 
   it('moves the engine DB: health page up on the remote DB, local DB unused; second run changes nothing', async () => {
-    const r = await herun('migrate-db.yml', ['-e', 'engine_db_migrate_overwrite_target=true']);
+    const r = await herun('migrate-db.yml', ['-e', '{"engine_db_migrate_overwrite_target": true}']);
     expect(r.rc, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/match table by table/);
     expect(await engineConf()).toContain('ENGINE_DB_HOST="db.lab.example"');

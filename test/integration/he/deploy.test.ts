@@ -17,6 +17,8 @@ const PREFIX = 'hedep';
 const N = (r: string): string => `${PREFIX}-${r}`;
 const HOSTS = ['he1', 'he2', 'he3', 'gs1', 'gs2', 'gs3', 'nfs', 'iscsi', 'engine'];
 const why = labUnavailable();
+const LUN = '36001405c0ffee000000000000000000';
+const FC = ['-e', 'he_storage_type=fc', '-e', 'he_fc_device_dir=/srv/fc-luns'];
 const site = readFileSync(join(REPO_ROOT, 'inventories/lab-he/group_vars/all.yml'), 'utf8');
 const ADMIN_PW = /^he_admin_password: (\S+)$/m.exec(site)![1]!;
 const ROOT_PW = /^he_vm_root_password: (\S+)$/m.exec(site)![1]!;
@@ -117,6 +119,9 @@ describe.runIf(!why)('deploy.yml on the he lab scenario', () => {
     cpSync(join(REPO_ROOT, 'inventories/lab-he/group_vars'), join(work, 'group_vars'), { recursive: true });
     const prep = await play('inventories/lab-he/prepare.yml', labInv);
     expect(prep.rc, prep.stdout).toBe(0);
+    // FC: no HBA in the lab; the LUNs are files in he_fc_device_dir: ...01 blank, ...02 holds ext4
+    const fc = await x('he1', `mkdir -p /srv/fc-luns && cd /srv/fc-luns && truncate -s 64M ${LUN}1 ${LUN}2 && mkfs.ext4 -q -F ${LUN}2`);
+    expect(fc.rc, fc.stderr).toBe(0);
   }, 180_000);
 
   afterAll(async () => {
@@ -133,6 +138,9 @@ describe.runIf(!why)('deploy.yml on the he lab scenario', () => {
     expect(r.stdout).toMatch(/changed: \[hedep-he1\]/);
     expect(r.stdout).toContain('would create /srv/herun-he-vm/meta-data');
     expect(r.stdout).toMatch(/TASK \[he_deploy : Run hosted-engine --deploy with the answer file\] \**\s*changed/);
+    // fc with the blank LUN passes its preflight
+    const fc = await play('playbooks/deploy.yml', inventory('he1'), [...FC, '-e', `he_fc_lun_id=${LUN}1`, '--check']);
+    expect(fc.rc, fc.stdout + fc.stderr).toBe(0);
     expect(await hashes()).toEqual(before);
   });
 
@@ -149,6 +157,8 @@ describe.runIf(!why)('deploy.yml on the he lab scenario', () => {
     expect(mk.rc, mk.stderr).toBe(0);
     await expectFaultInPreflight('he1', ['-e', 'he_storage_type=glusterfs', '-e', 'he_storage_connection=gs1.lab.example:/single'],
       /gluster volume single is replica 1; only replica 3 Gluster volumes are supported/);
+    await expectFaultInPreflight('he1', [...FC, '-e', `he_fc_lun_id=${LUN}2`],
+      new RegExp(`he_fc_lun_id: LUN ${LUN}2 holds data \\(.*TYPE="?ext4"?.*\\); the guide requires a LUN without data`));
     const nfsAddr = /hedep-nfs ansible_host=(\S+)/.exec(readFileSync(labInv, 'utf8'))![1]!;
     await expectFaultInPreflight('he1', ['-e', 'he_storage_type=iscsi', '-e', `he_iscsi_portal=${nfsAddr}`],
       new RegExp(`sendtargets discovery of ${nfsAddr.replace(/\./g, '\\.')}:3260 failed`));

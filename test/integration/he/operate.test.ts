@@ -104,7 +104,9 @@ describe.runIf(!why)('operating the self-hosted engine on the he lab scenario', 
     expect(c.stdout).toBe('GONE\n');
     ok(await play('add-host.yml', ['-l', N('he3'), '-e', 'he_hosts_root_password=Lab-host-root-pw']));
     expect(await engineHosts()).toContain('<name>hosted_engine_3</name>');
-    expect(byName(await vmStatus(), 'he3.lab.example')).toMatchObject({ score: 3400 });
+    // added back under a new HA host id (the old id's metadata stays until --clean-metadata)
+    const he3 = Object.values(await vmStatus()).filter((h: any) => h?.hostname === 'he3.lab.example') as any[];
+    expect(he3.at(-1)).toMatchObject({ score: 3400, maintenance: false });
   }, 240_000);
 
   it('force-remove of a fenced host: the engine CA is fetched once, then pinned', async () => {

@@ -153,7 +153,10 @@ describe.runIf(!why)('he roles on lab hosts', () => {
   it('status.yml shows every host as a table', async () => {
     // second HE host: deploy with the saved answers (guide 7 via the CLI)
     const ans = await lab.exec(`${PREFIX}1`, 'cat /etc/ovirt-hosted-engine/answers.conf');
-    const d = await lab.exec(`${PREFIX}2`, 'umask 077; cat > /root/a.conf && hosted-engine --deploy --config-append=/root/a.conf; rm -f /root/a.conf', ans.stdout.replace('appHostName=str:hosted_engine_1', 'appHostName=str:hosted_engine_2'));
+    // the first host's cloud-init ISO was removed after its deploy (it holds passwords)
+    const answers = ans.stdout.replace('appHostName=str:hosted_engine_1', 'appHostName=str:hosted_engine_2')
+      .replace(/^OVEHOSTED_VM\/cloudInitISO=.*$/m, 'OVEHOSTED_VM/cloudInitISO=str:generate');
+    const d = await lab.exec(`${PREFIX}2`, 'umask 077; cat > /root/a.conf && hosted-engine --deploy --config-append=/root/a.conf; rc=$?; rm -f /root/a.conf; exit $rc', answers);
     expect(d.rc, d.stderr).toBe(0);
     const r = await play('status.yml', ['-l', 'h1.example.com:h2.example.com']);
     expect(r.rc, r.stdout).toBe(0);
@@ -163,7 +166,7 @@ describe.runIf(!why)('he roles on lab hosts', () => {
   });
 
   it('maintenance.yml --check changes nothing; local moves the engine; none restores scores', async () => {
-    let r = await play('maintenance.yml', ['-e', 'he_maintenance_mode=global', '--check']);
+    let r = await play('maintenance.yml', ['-e', 'he_maintenance_mode=global', '--check', '-l', 'h1.example.com:h2.example.com']);
     expect(r.rc, r.stdout).toBe(0);
     expect((await heStatus()).global_maintenance).toBe(false);
 

@@ -70,8 +70,9 @@ describe('he site schema', () => {
     const r = await runHerun([PLAYBOOK, '-i', inv, '--check']);
     const out = r.stderr + r.stdout;
     expect(r.rc, out).not.toBe(0);
-    expect(out).toMatch(/site variable 'he_engine_fqdn' \(host1\.example\.com\) breaks the rule: the engine FQDN\s+must not be the FQDN of the host itself/);
-    expect(out).toMatch(/changed=0/);
+    // refused by the schema check before the play (value: ...), or by he_common's assert on the controller
+    expect(out).toMatch(/site variable 'he_engine_fqdn' \((?:value: )?"?host1\.example\.com"?\) breaks the rule: the engine FQDN\s+must not be the FQDN of the host itself/);
+    expect(out).not.toMatch(/changed=[1-9]/);
   });
 
   it('with JSON Schema $data enabled, the schema itself refuses an engine FQDN equal to the host FQDN', () => {
