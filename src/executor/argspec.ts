@@ -81,15 +81,6 @@ function entrySpec(role: RoleInstance, entry = 'main'): Record<string, Kw> | und
   return isMap(opts) ? (opts as Record<string, Kw>) : undefined;
 }
 
-/** Defaults declared in the argument spec (lowest precedence, like role defaults). */
-export function specDefaults(role: RoleInstance, entry = 'main'): Kw {
-  const opts = entrySpec(role, entry);
-  const out: Kw = {};
-  if (!opts) return out;
-  for (const [k, o] of Object.entries(opts)) if (isMap(o) && 'default' in o) out[k] = o.default;
-  return out;
-}
-
 function where(name: string, layers: VarLayer[]): string {
   for (let i = layers.length - 1; i >= 0; i--) {
     const l = layers[i]!;
