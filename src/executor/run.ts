@@ -713,7 +713,7 @@ export class Executor {
         emit('skipped', r);
         return { status: 'skipped', result: r };
       }
-      const r = await this.executeOnce(node, h, vars, register, info);
+      const r = await this.executeOnce(node, h, vars, register, info, () => this.scopeVars(h, scope));
       if (register) h.setFacts[register] = r;
       const status = statusOf(r);
       const ignored = status === 'failed' && ignoreErrors();
@@ -738,7 +738,7 @@ export class Executor {
       if (!w.ok) {
         r = { changed: false, skipped: true, skip_reason: 'Conditional result was False', false_condition: w.cond };
       } else {
-        r = await this.executeOnce(node, h, ivars, register, info);
+        r = await this.executeOnce(node, h, ivars, register, info, () => this.scopeVars(h, { ...scope, loopVars: lv }));
       }
       r[lc.loopVar] = items[i];
       r.ansible_loop_var = lc.loopVar;
@@ -813,7 +813,11 @@ export class Executor {
   }
 
   /** Render args, run the module once (with until/retries), apply changed_when/failed_when. */
-  private async executeOnce(node: ActionNode, h: HostState, vars: Vars, register: string | undefined, info: TaskInfo): Promise<ModuleResult> {
+  /**
+   * `rescope` rebuilds the task's variables: with `until`, task vars may read the
+   * registered result, so each attempt's result is registered and the scope rebuilt.
+   */
+  private async executeOnce(node: ActionNode, h: HostState, vars: Vars, register: string | undefined, info: TaskInfo, rescope: () => Vars): Promise<ModuleResult> {
     const def = await loadModule(node.action);
     const retriesKw = node.kw.retries;
     const untilKw = node.kw.until;
@@ -826,7 +830,11 @@ export class Executor {
       r = this.postProcess(node, r, vars, register);
       if (untilKw === undefined) break;
       r.attempts = attempt;
-      const uvars = register ? this.withResult(vars, register, r) : vars;
+      let uvars = vars;
+      if (register) {
+        h.setFacts[register] = r;
+        uvars = rescope();
+      }
       const ok = truthy(this.templar.evaluate(str(untilKw), uvars, { pos: node.pos }));
       if (ok) break;
       if (attempt < attempts) {
@@ -839,13 +847,6 @@ export class Executor {
       }
     }
     return r;
-  }
-
-  private withResult(vars: Vars, register: string, r: ModuleResult): Vars {
-    return new Proxy(vars, {
-      get: (t, k) => (k === register ? r : Reflect.get(t, k)),
-      has: (t, k) => k === register || Reflect.has(t, k),
-    });
   }
 
   private postProcess(node: ActionNode, r: ModuleResult, vars: Vars, register: string | undefined): ModuleResult {
@@ -1122,8 +1123,10 @@ export class Executor {
         }
         nodes = cached;
       } else {
+        const tv = this.scopeVars(g.hosts[0]!, { ...this.baseScope(), node });
+        const r = (v: string | undefined) => (v === undefined ? undefined : str(this.templar.render(v, tv, { pos: node.pos })));
         const blocks = instantiateRole(g.target, {}, {}, node.pos, this.play.dir, ctx, node.role, {
-          tasksFrom: node.tasksFrom, handlersFrom: node.handlersFrom, defaultsFrom: node.defaultsFrom, varsFrom: node.varsFrom,
+          tasksFrom: r(node.tasksFrom), handlersFrom: r(node.handlersFrom), defaultsFrom: r(node.defaultsFrom), varsFrom: r(node.varsFrom),
         }, true);
         role = ctx.playRoles[ctx.playRoles.length - 1];
         this.handlers = [...this.handlers, ...ctx.roleHandlers];
