@@ -3,7 +3,8 @@
  * --check changes nothing on any host and shows the diffs; the deploy brings the engine
  * up; a second run changes nothing; storage faults stop the deploy in preflight with
  * nothing changed anywhere; no password leaks; answer files use contract keys only.
- * nfs3 deploys on he1, glusterfs on he2, iscsi on he3 (each its own inventory order).
+ * nfs3 deploys on he1, glusterfs on he2, iscsi on he3 (each its own inventory order);
+ * then cleanup.yml frees he1 for an nfs4 deploy and he3 for an fc deploy.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -96,6 +97,40 @@ async function parkEngine(host: string): Promise<void> {
   const r = await x(host, 'hosted-engine --set-maintenance --mode=global && hosted-engine --vm-poweroff');
   expect(r.rc, r.stdout + r.stderr).toBe(0);
   expect((await run([LAB_BIN, 'vm-stop', N('engine')])).rc).toBe(0);
+}
+
+/**
+ * free a deployed host for another deployment: park its engine, cleanup.yml (guide 3.2)
+ * limited to it, and empty the storage domain it used (a deploy needs an empty domain)
+ */
+async function cleanUp(host: string): Promise<void> {
+  await parkEngine(host);
+  const conf = await x(host, 'cat /etc/ovirt-hosted-engine/hosted-engine.conf');
+  const storage = /^storage=(.+)$/m.exec(conf.stdout)![1]!;
+  const r = await play('playbooks/cleanup.yml', inventory(host), ['-l', N(host)]);
+  expect(r.rc, r.stdout + r.stderr).toBe(0);
+  expect(parseRecap(r.stdout).map((l) => l.host)).toEqual([N(host)]);
+  const gone = await x(host, 'ls /etc/ovirt-hosted-engine/hosted-engine.conf /etc/ovirt-hosted-engine/answers.conf 2>&1 | grep -c "No such file"');
+  expect(gone.stdout).toBe('2\n');
+  const key = storage.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '');
+  const rm = await x(host, `rm -rf '/herun-shared/${key}'`);
+  expect(rm.rc, rm.stderr).toBe(0);
+}
+
+/** a real deploy on `host`: engine health good, VM up, score 3400 there; a second run changes nothing */
+async function deployOn(host: string, extra: string[], domainType: string): Promise<void> {
+  const r = await play('playbooks/deploy.yml', inventory(host), extra);
+  expect(r.rc, r.stdout + r.stderr).toBe(0);
+  noSecrets(r);
+  expect(r.stdout).toMatch(/TASK \[he_deploy : Run hosted-engine --deploy with the answer file\] \**\s*changed/);
+  const conf = await x(host, 'cat /etc/ovirt-hosted-engine/hosted-engine.conf');
+  expect(conf.stdout).toContain(`domainType=${domainType}`);
+  const s = await vmStatus(host);
+  expect(Object.values(s).find((h: any) => h?.hostname === `${host}.lab.example`))
+    .toMatchObject({ score: 3400, 'engine-status': { health: 'good', vm: 'up' } });
+  const again = await play('playbooks/deploy.yml', inventory(host), extra);
+  expect(again.rc, again.stdout + again.stderr).toBe(0);
+  for (const l of parseRecap(again.stdout)) expect(l.changed, l.raw).toBe(0);
 }
 
 async function expectFaultInPreflight(first: string, extra: string[], message: RegExp): Promise<void> {
@@ -197,6 +232,13 @@ describe.runIf(!why)('deploy.yml on the he lab scenario', () => {
     expect(await hashes()).toEqual(before);
   });
 
+  it('nfs4: cleanup.yml frees he1, then the nfs4 deploy brings the engine up and a second run changes nothing', async () => {
+    await cleanUp('he1');
+    await deployOn('he1', ['-e', 'he_storage_type=nfs4'], 'nfs4');
+    const conf = await x('he1', 'cat /etc/ovirt-hosted-engine/hosted-engine.conf');
+    expect(conf.stdout).toContain('nfs_version=v4');
+  }, 240_000);
+
   it('glusterfs: preflight, the guide\'s volume options and glusterd.vol on all three servers, deploy on he2', async () => {
     const g = ['-e', 'he_storage_type=glusterfs'];
     await parkEngine('he1');
@@ -233,5 +275,12 @@ describe.runIf(!why)('deploy.yml on the he lab scenario', () => {
     expect(Object.values(s).find((h: any) => h?.hostname === 'he3.lab.example')).toMatchObject({ score: 3400 });
     const again = await play('playbooks/deploy.yml', inventory('he3'), i);
     for (const l of parseRecap(again.stdout)) expect(l.changed, l.raw).toBe(0);
+  }, 240_000);
+
+  it('fc: cleanup.yml frees he3, then the fc deploy on a blank LUN brings the engine up and a second run changes nothing', async () => {
+    await cleanUp('he3');
+    const luns = await x('he3', `mkdir -p /srv/fc-luns && truncate -s 64M /srv/fc-luns/${LUN}1`);
+    expect(luns.rc, luns.stderr).toBe(0);
+    await deployOn('he3', [...FC, '-e', `he_fc_lun_id=${LUN}1`], 'fc');
   }, 240_000);
 });
