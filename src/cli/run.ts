@@ -8,7 +8,7 @@ import { UserError, formatUserError } from '../errors.js';
 import { parseYaml } from '../loader/yaml.js';
 import { parseKV } from '../loader/freeform.js';
 import { loadInventory, type Inventory } from '../inventory/index.js';
-import { loadPlaybook, validateStatic, walkNodes, asList } from '../playbook/load.js';
+import { loadPlaybook, validateStatic, asList } from '../playbook/load.js';
 import { staticCheck } from '../playbook/static.js';
 import type { Kw, Play, Playbook, TaskNode } from '../playbook/model.js';
 import { createTemplar } from '../template/index.js';
@@ -204,5 +204,4 @@ function listPlaybook(pb: Playbook, inv: Inventory, opts: CliOptions, extra: Kw,
       if (opts.listTags) process.stdout.write(`      TASK TAGS: [${[...all].sort().join(', ')}]\n`);
     }
   });
-  void walkNodes;
 }

@@ -502,7 +502,8 @@ export class Executor {
     const nameVars = this.templar.isTemplate(node.kw.name) ? this.scopeVars(first, { ...this.baseScope(), node }) : undefined;
     const info = this.taskInfo(node, this.taskName(node, nameVars), node.action);
     this.out.taskStart(info);
-    const runOnce = toBool(this.templarBool(node, 'run_once', first));
+    const ro = this.kw(node, 'run_once');
+    const runOnce = ro !== undefined && this.kwBool(node, 'run_once', this.templar.isTemplate(ro) ? this.scopeVars(first, { ...this.baseScope(), node }) : {}, false);
     const targets = runOnce ? [first] : hosts;
     const throttle = Number(this.kw(node, 'throttle') ?? 0);
     const q = throttle > 0 ? new PQueue({ concurrency: throttle }) : null;
@@ -527,13 +528,6 @@ export class Executor {
     const v = this.kw(node, key);
     if (v === undefined || v === null) return dflt;
     return toBool(this.templar.isTemplate(v) ? this.templar.render(v, vars, { pos: node.pos }) : v);
-  }
-
-  private templarBool(node: TaskNode, key: string, h: HostState): unknown {
-    const v = this.kw(node, key);
-    if (v === undefined) return false;
-    if (this.templar.isTemplate(v)) return this.templar.render(v, this.scopeVars(h, { ...this.baseScope(), node }), { pos: node.pos });
-    return v;
   }
 
   /** Evaluate the `when` conditions of the node and its ancestors (Ansible applies block/import `when` to each task). */
@@ -667,7 +661,7 @@ export class Executor {
     return v;
   }
 
-  private loopControl(node: TaskNode, vars: Vars): { loopVar: string; indexVar?: string; label?: unknown; extended: boolean; pause: number } {
+  private loopControl(node: TaskNode): { loopVar: string; indexVar?: string; label?: unknown; extended: boolean; pause: number } {
     const lc = isMap(node.kw.loop_control) ? (node.kw.loop_control as Kw) : {};
     return {
       loopVar: String(lc.loop_var ?? 'item'),
@@ -676,7 +670,6 @@ export class Executor {
       extended: toBool(lc.extended ?? false),
       pause: Number(lc.pause ?? 0),
     };
-    void vars;
   }
 
   private loopVarsFor(lc: ReturnType<Executor['loopControl']>, items: unknown[], i: number): Kw {
@@ -723,7 +716,7 @@ export class Executor {
       return { status, result: r, ignored };
     }
 
-    const lc = this.loopControl(node, vars);
+    const lc = this.loopControl(node);
     const results: ModuleResult[] = [];
     let anyChanged = false;
     let anyFailed = false;
@@ -1019,7 +1012,6 @@ export class Executor {
       type: 'action', action: 'setup', args: {}, kw: { name: 'Gathering Facts' }, pos: this.play.pos, dir: this.play.dir,
     };
     if (this.play.kw.gather_subset !== undefined) node.args.gather_subset = this.play.kw.gather_subset;
-    if (this.opts.tags.length && !this.opts.tags.includes('all') && false) return;
     node.kw = { ...node.kw, check_mode: false, tags: ['always'] };
     const active = states.filter((h) => h.active);
     if (!active.length) return;
@@ -1069,7 +1061,7 @@ export class Executor {
     for (const h of hosts) {
       const vars = this.scopeVars(h, { ...this.baseScope(), node });
       const items = this.loopItems(node, vars);
-      const lc = this.loopControl(node, vars);
+      const lc = this.loopControl(node);
       const runs = items === undefined ? [undefined] : items.map((_, i) => i);
       for (const idx of runs) {
         const lv = idx === undefined ? undefined : this.loopVarsFor(lc, items!, idx);

@@ -241,7 +241,6 @@ export function instantiateRole(
   const existing = ctx.playRoles.find((r) => r.key === key);
   const metaFile = roleFile(roleDir, 'meta');
   const meta = metaFile ? loadYamlFile(metaFile) : undefined;
-  const allowDuplicates = isMap(meta) && isMap((meta as Kw).galaxy_info) ? false : false;
   const metaAllowDup = isMap(meta) && (meta as Kw).allow_duplicates === true;
   if (existing && !metaAllowDup && !dynamic) {
     return []; // already runs in this play with the same params
@@ -262,7 +261,7 @@ export function instantiateRole(
     defaults: { ...specDefaults, ...defaults.vars }, vars: vars.vars, params,
     handlers: [], tasks: [], deps: [], parentRole,
     argumentSpecs: isMap(specs) ? (specs as Kw) : undefined,
-    allowDuplicates: allowDuplicates || metaAllowDup,
+    allowDuplicates: metaAllowDup,
     key,
     defaultsPos: defaults.pos, varsPos: vars.pos,
   };
@@ -425,6 +424,5 @@ export async function validateActions(actions: ActionNode[]): Promise<void> {
     if ('_variable_params' in n.args) continue;
     const apos = (n as ActionNode & { actionPos?: Pos }).actionPos ?? n.pos;
     n.args = validateModuleArgs(n.action, def.argsSchema, n.args, apos, 'static');
-    void valuePosOf;
   }
 }
