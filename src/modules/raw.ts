@@ -21,19 +21,23 @@ export const module: ModuleDef = {
     const cmd = String(args._raw_params ?? '');
     if (cmd.trim() === '') return { failed: true, changed: false, msg: 'no command given' };
     const script = args.executable ? sh`exec ${String(args.executable)} -c ${cmd}` : cmd;
-    const r = await ctx.conn.exec(script, { env: ctx.env, become: ctx.become });
-    const res: Record<string, unknown> = {
-      changed: true,
-      rc: r.rc,
-      stdout: r.stdout,
-      stderr: r.stderr,
-      stdout_lines: splitLines(r.stdout),
-      stderr_lines: splitLines(r.stderr),
-    };
-    if (r.rc !== 0) {
-      res.failed = true;
-      res.msg = 'non-zero return code';
-    }
-    return res;
+    return runResult(await ctx.conn.exec(script, { env: ctx.env, become: ctx.become }));
   },
 };
+
+/** Ansible's result for a command that ran on the target (raw, script): rc, output and lines; failed on rc != 0. */
+export function runResult(r: { rc: number; stdout: string; stderr: string }): Record<string, unknown> {
+  const res: Record<string, unknown> = {
+    changed: true,
+    rc: r.rc,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    stdout_lines: splitLines(r.stdout),
+    stderr_lines: splitLines(r.stderr),
+  };
+  if (r.rc !== 0) {
+    res.failed = true;
+    res.msg = 'non-zero return code';
+  }
+  return res;
+}

@@ -5,8 +5,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ModuleContext, ModuleDef } from './types.js';
+import { runResult } from './raw.js';
 import { sh, shq } from './quote.js';
-import { globExists, shlexSplit, splitLines, argFail } from './command.js';
+import { globExists, shlexSplit, argFail } from './command.js';
 
 /** Make a private temp dir on the target; returns its path. */
 export async function remoteTempDir(ctx: ModuleContext): Promise<string> {
@@ -76,20 +77,7 @@ export const module: ModuleDef = {
         if (args.chdir) parts.push(sh`cd ${String(args.chdir)} || exit 1`);
         const exe = args.executable ? `${shq(String(args.executable))} ` : '';
         parts.push(`${exe}${shq(remote)}${rest ? ' ' + rest : ''}`);
-        const r = await ctx.conn.exec(parts.join('\n'), { env: ctx.env, become: ctx.become });
-        const res: Record<string, unknown> = {
-          changed: true,
-          rc: r.rc,
-          stdout: r.stdout,
-          stderr: r.stderr,
-          stdout_lines: splitLines(r.stdout),
-          stderr_lines: splitLines(r.stderr),
-        };
-        if (r.rc !== 0) {
-          res.failed = true;
-          res.msg = 'non-zero return code';
-        }
-        return res;
+        return runResult(await ctx.conn.exec(parts.join('\n'), { env: ctx.env, become: ctx.become }));
       } finally {
         await removeRemote(ctx, dir);
       }
