@@ -13,7 +13,8 @@ import { summarizeProfile } from './profile-summary.mjs';
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH, '..');
 const LAB = path.join(ROOT, 'bin', 'herun-lab');
-const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
+// BENCH_MAIN: another build's dist/cli/main.js (A/B comparisons on the same lab and load)
+const MAIN = process.env.BENCH_MAIN ? path.resolve(process.env.BENCH_MAIN) : path.join(ROOT, 'dist', 'cli', 'main.js');
 const PLAYBOOKS = path.join(BENCH, 'playbooks');
 const RESULTS = path.join(BENCH, 'results');
 
@@ -37,6 +38,41 @@ const cfg = {
   out: env.BENCH_OUT ?? path.join(RESULTS, QUICK ? 'latest-quick.json' : 'latest.json'),
 };
 
+// command-line flags (override the environment):
+//   --only herun,floor[,ansible]   runners to run (default: all three)
+//   --points 50x50,200x50          explicit hosts x tasks points instead of BENCH_HOSTS/BIG_HOSTS x BENCH_TASKS
+//   --no-local                     skip the local-connection points
+//   --lab PREFIX                   use the running lab PREFIX (herun-lab up --prefix PREFIX) and leave it up
+//   --repeat N                     herun's second (idempotent) run N times; the figures are the median run's
+{
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--only') cfg.only = new Set(val().split(',').map((x) => x.trim()).filter(Boolean));
+    else if (a === '--points') {
+      cfg.points = val().split(',').map((x) => {
+        const m = /^(\d+)x(\d+)$/.exec(x.trim());
+        if (!m) throw new Error(`--points: bad point ${x} (want HOSTSxTASKS)`);
+        return { hosts: +m[1], tasks: +m[2] };
+      });
+    } else if (a === '--no-local') cfg.local = false;
+    else if (a === '--lab') cfg.reuseLab = val();
+    else if (a === '--repeat') cfg.repeat = Math.max(1, Number.parseInt(val(), 10) || 1);
+    else throw new Error(`unknown flag ${a} (see bench/README.md)`);
+  }
+  cfg.only ??= new Set(['herun', 'floor', 'ansible']);
+  if (!cfg.only.has('ansible')) cfg.ansible = false;
+  cfg.repeat ??= 1;
+}
+if (cfg.reuseLab) cfg.prefix = cfg.reuseLab;
+// a partial run (--points / --only) does not overwrite the full results
+if ((cfg.points || cfg.only.size < 3) && env.BENCH_OUT === undefined) cfg.out = path.join(RESULTS, 'latest-partial.json');
+
 const log = (...a) => console.error('[bench]', ...a);
 
 // ------------------------------------------------------------------ processes
@@ -45,7 +81,7 @@ let labUp = false;
 const labUpFailures = [];
 
 function labDownSync() {
-  if (!labUp) return;
+  if (!labUp || cfg.reuseLab) return;
   log(`tearing down lab '${cfg.prefix}'`);
   spawnSync(LAB, ['down', '--prefix', cfg.prefix], { stdio: 'inherit' });
   labUp = false;
@@ -105,11 +141,17 @@ function herunArgv(args, { profileDir } = {}) {
 const HAS_TIME = existsSync('/usr/bin/time');
 async function runHerun(args, opts = {}) {
   const rssFile = path.join(os.tmpdir(), `herun-bench-rss-${process.pid}`);
-  const argv = HAS_TIME ? ['/usr/bin/time', '-f', '%M', '-o', rssFile, ...herunArgv(args, opts)] : herunArgv(args, opts);
+  // peak RSS (KB), user and system CPU seconds of the herun process
+  const argv = HAS_TIME ? ['/usr/bin/time', '-f', '%M %U %S', '-o', rssFile, ...herunArgv(args, opts)] : herunArgv(args, opts);
   const r = await run(argv, { cwd: PLAYBOOKS });
   r.rssMB = null;
+  r.cpuMs = null;
   if (HAS_TIME) {
-    try { r.rssMB = Number.parseInt(readFileSync(rssFile, 'utf8').trim().split('\n').pop(), 10) / 1024; } catch { /* none */ }
+    try {
+      const [kb, u, sy] = readFileSync(rssFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+      r.rssMB = kb / 1024;
+      r.cpuMs = (u + sy) * 1000;
+    } catch { /* none */ }
     rmSync(rssFile, { force: true });
   }
   return r;
@@ -140,6 +182,7 @@ function checkRun(name, r, hosts) {
 // ------------------------------------------------------------------ lab
 async function labUpAll(n) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'herun-bench-'));
+  if (cfg.reuseLab) return labReuse(n, dir);
   const inv = path.join(dir, 'lab.ini');
   spawnSync(LAB, ['down', '--prefix', cfg.prefix], { stdio: 'ignore' });
   labUp = true;
@@ -158,6 +201,24 @@ async function labUpAll(n) {
   }
   const state = JSON.parse(r.stdout);
   log(`lab: ${n} hosts up in ${round((performance.now() - t0) / 1000)} s`);
+  return labHandle(state, inv, dir);
+}
+
+/** --lab PREFIX: a lab that is already up (left up at the end) */
+function labReuse(n, dir) {
+  const r = spawnSync(LAB, ['status', '--prefix', cfg.prefix, '--json'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`herun-lab status --prefix ${cfg.prefix} failed: ${r.stderr}`);
+  const parsed = JSON.parse(r.stdout);
+  const state = Array.isArray(parsed) ? parsed.find((x) => x.prefix === cfg.prefix) : parsed;
+  if (!state) throw new Error(`no lab with prefix '${cfg.prefix}'`);
+  const alive = state.hosts.filter((h) => h.alive).length;
+  if (alive < n) throw new Error(`lab '${cfg.prefix}' has ${alive} live hosts, ${n} needed`);
+  if (!state.inventory || !existsSync(state.inventory)) throw new Error(`lab '${cfg.prefix}': inventory ${state.inventory} missing`);
+  log(`lab: reusing '${cfg.prefix}' (${alive} hosts)`);
+  return labHandle(state, state.inventory, dir);
+}
+
+function labHandle(state, inv, dir) {
   const lines = readFileSync(inv, 'utf8').split('\n');
   const hostLines = lines.filter((l) => l.startsWith(cfg.prefix) && /^\S+\s+ansible_host=/.test(l));
   /** inventory file with the first k hosts */
@@ -166,7 +227,10 @@ async function labUpAll(n) {
     writeFileSync(f, `[${cfg.prefix}]\n` + hostLines.slice(0, k).join('\n') + '\n');
     return f;
   };
-  return { state, dir, inventoryFor };
+  // the floor runs on the same hosts as herun: the first k of the inventory
+  const byName = new Map(state.hosts.map((h) => [h.name, h]));
+  const hostsFor = (k) => hostLines.slice(0, k).map((l) => byName.get(l.split(/\s+/)[0])).filter(Boolean);
+  return { state, dir, inventoryFor, hostsFor };
 }
 
 // ------------------------------------------------------------------ one point
@@ -176,41 +240,63 @@ async function point(lab, hosts, tasks, files, withAnsible) {
   const res = { hosts, tasks, hostTasks: hosts * tasks, runs: {} };
   const per = (ms) => round(ms / (hosts * tasks), 3);
   const tag = `${hosts}x${tasks}`;
+  // a reused lab keeps what earlier runs wrote: start from empty directories so "first" is a first run
+  if (cfg.reuseLab) {
+    const hs = lab.hostsFor(hosts);
+    const r = await runFloor({ hosts: hs, knownHostsFile: lab.state.knownHosts, privateKeyFile: lab.state.privateKey, commandsFor: () => [`rm -rf /tmp/herun-bench/*-${tasks}`] });
+    if (r.failed) throw new Error(`cleaning /tmp/herun-bench on ${r.failed} host(s) failed`);
+  }
 
   // herun
-  {
+  if (cfg.only.has('herun')) {
     const dir = `/tmp/herun-bench/herun-${tasks}`;
     const args = ['-i', inv, '-f', String(hosts), pb, '-e', `bench_dir=${dir}`];
     const first = await runHerun(args);
     const c1 = checkRun(`herun ${tag} first`, first, hosts);
     const profileDir = cfg.profile ? path.join(RESULTS, 'profiles', `herun-${tag}`) : undefined;
     if (profileDir) { rmSync(profileDir, { recursive: true, force: true }); mkdirSync(profileDir, { recursive: true }); }
-    const second = await runHerun(args);
-    const c2 = checkRun(`herun ${tag} second`, second, hosts);
+    // --repeat N: N idempotent runs, the median (by wall time) is reported
+    const seconds = [];
+    for (let i = 0; i < cfg.repeat; i++) {
+      const r = await runHerun(args);
+      seconds.push({ r, c: checkRun(`herun ${tag} second`, r, hosts) });
+    }
+    seconds.sort((a, b) => a.r.wallMs - b.r.wallMs);
+    const { r: second, c: c2 } = seconds[(seconds.length - 1) >> 1];
+    const rssMax = Math.max(...seconds.map((x) => x.r.rssMB ?? 0));
     // profiled: a third (idempotent) run, not counted in the figures
     if (profileDir) checkRun(`herun ${tag} profiled`, await runHerun(args, { profileDir }), hosts);
+    const fig = (x) => ({ wallMs: round(x.wallMs), perHostTaskMs: per(x.wallMs), cpuMs: round(x.cpuMs), rssMB: round(x.rssMB) });
     res.runs.herun = {
-      first: { wallMs: round(first.wallMs), perHostTaskMs: per(first.wallMs), rssMB: round(first.rssMB), ...c1 },
-      second: { wallMs: round(second.wallMs), perHostTaskMs: per(second.wallMs), rssMB: round(second.rssMB), ...c2 },
+      first: { ...fig(first), ...c1 },
+      second: { ...fig(second), ...c2, ...(cfg.repeat > 1 ? { runs: cfg.repeat, wallMsAll: seconds.map((x) => round(x.r.wallMs)), cpuMsAll: seconds.map((x) => round(x.r.cpuMs)), rssMBMax: round(rssMax) } : {}) },
     };
     if (profileDir) {
       const f = readdirSync(profileDir).find((x) => x.endsWith('.cpuprofile'));
       if (f) res.runs.herun.profile = summarizeProfile(path.join(profileDir, f), 15);
     }
-    log(`herun   ${tag}: first ${round(first.wallMs / 1000, 2)} s, second ${round(second.wallMs / 1000, 2)} s, rss ${round(Math.max(first.rssMB ?? 0, second.rssMB ?? 0))} MB`);
+    log(`herun   ${tag}: first ${round(first.wallMs / 1000, 2)} s (cpu ${round(first.cpuMs / 1000, 2)} s), second ${round(second.wallMs / 1000, 2)} s (cpu ${round(second.cpuMs / 1000, 2)} s), rss ${round(Math.max(first.rssMB ?? 0, rssMax))} MB`);
   }
 
   // raw ssh2 floor
-  {
+  if (cfg.only.has('floor')) {
     const dir = `/tmp/herun-bench/floor-${tasks}`;
-    const hs = lab.state.hosts.slice(0, hosts);
+    const hs = lab.hostsFor(hosts);
     const common = { hosts: hs, knownHostsFile: lab.state.knownHosts, privateKeyFile: lab.state.privateKey, commandsFor: (h) => floorCommands(tasks, h.name, dir) };
+    const cpu0 = process.cpuUsage();
     const first = await runFloor({ ...common, barrier: true });
+    const cpu1 = process.cpuUsage();
     const second = await runFloor({ ...common, barrier: true });
+    const cpu2 = process.cpuUsage();
     const free = await runFloor({ ...common, barrier: false });
-    const f = (x) => ({ wallMs: round(x.wallMs), perHostTaskMs: per(x.wallMs), connectMs: round(x.connectMs), changed: x.changed, failed: x.failed, valid: x.failed === 0 });
+    const cpuMs = (a, b) => ((b.user - a.user) + (b.system - a.system)) / 1000;
+    first.cpuMs = cpuMs(cpu0, cpu1);
+    second.cpuMs = cpuMs(cpu1, cpu2);
+    free.cpuMs = cpuMs(cpu2, process.cpuUsage());
+    // the floor runs inside this process: its CPU time is this process's during the run
+    const f = (x) => ({ wallMs: round(x.wallMs), perHostTaskMs: per(x.wallMs), cpuMs: round(x.cpuMs), connectMs: round(x.connectMs), changed: x.changed, failed: x.failed, valid: x.failed === 0 });
     res.runs.floor = { first: f(first), second: f(second), secondNoBarrier: f(free) };
-    log(`floor   ${tag}: first ${round(first.wallMs / 1000, 2)} s, second ${round(second.wallMs / 1000, 2)} s (no barrier ${round(free.wallMs / 1000, 2)} s), connect ${round(second.connectMs)} ms`);
+    log(`floor   ${tag}: first ${round(first.wallMs / 1000, 2)} s (cpu ${round(first.cpuMs / 1000, 2)} s), second ${round(second.wallMs / 1000, 2)} s (cpu ${round(second.cpuMs / 1000, 2)} s) (no barrier ${round(free.wallMs / 1000, 2)} s), connect ${round(second.connectMs)} ms`);
   }
 
   // ansible-playbook
@@ -230,12 +316,16 @@ async function point(lab, hosts, tasks, files, withAnsible) {
 
   const ratios = {};
   for (const k of ['first', 'second']) {
-    const h = res.runs.herun[k].wallMs;
-    const an = res.runs.ansible?.[k]?.valid && res.runs.herun[k].valid ? res.runs.ansible[k].wallMs : null;
+    const h = res.runs.herun?.[k]?.wallMs ?? null;
+    const an = res.runs.ansible?.[k]?.valid && res.runs.herun?.[k]?.valid ? res.runs.ansible[k].wallMs : null;
+    const fl = res.runs.floor?.[k]?.wallMs ?? null;
+    const hc = res.runs.herun?.[k]?.cpuMs ?? null;
+    const fc = res.runs.floor?.[k]?.cpuMs ?? null;
     ratios[k] = {
-      ansibleOverHerun: an ? round(an / h, 2) : null,
-      herunOverAnsible: an ? round(h / an, 4) : null,
-      herunOverFloor: round(h / res.runs.floor[k].wallMs, 2),
+      ansibleOverHerun: an && h ? round(an / h, 2) : null,
+      herunOverAnsible: an && h ? round(h / an, 4) : null,
+      herunOverFloor: h && fl ? round(h / fl, 2) : null,
+      herunOverFloorCpu: hc && fc ? round(hc / fc, 2) : null,
     };
   }
   res.ratios = ratios;
@@ -282,12 +372,12 @@ async function localPoints(files) {
 
 // ------------------------------------------------------------------ report
 function printTable(results) {
-  const rows = [['point', 'runner', 'run', 'wall s', 'ms/host-task', 'RSS MB', 'changed', 'ok']];
+  const rows = [['point', 'runner', 'run', 'wall s', 'cpu s', 'ms/host-task', 'RSS MB', 'changed', 'ok']];
   for (const p of results.points) {
     for (const [name, r] of Object.entries(p.runs)) {
       for (const k of ['first', 'second', 'secondNoBarrier']) {
         if (!r[k]) continue;
-        rows.push([`${p.hosts}x${p.tasks}`, name, k, String(round(r[k].wallMs / 1000, 2)), String(r[k].perHostTaskMs), r[k].rssMB == null ? '' : String(r[k].rssMB), String(r[k].changed ?? ''), r[k].valid ? 'yes' : 'NO']);
+        rows.push([`${p.hosts}x${p.tasks}`, name, k, String(round(r[k].wallMs / 1000, 2)), r[k].cpuMs == null ? '' : String(round(r[k].cpuMs / 1000, 2)), String(r[k].perHostTaskMs), r[k].rssMB == null ? '' : String(r[k].rssMB), String(r[k].changed ?? ''), r[k].valid ? 'yes' : 'NO']);
       }
     }
   }
@@ -298,7 +388,7 @@ function printTable(results) {
   for (const p of results.points) {
     for (const k of ['first', 'second']) {
       const r = p.ratios[k];
-      console.log(`  ${p.hosts}x${p.tasks} ${k.padEnd(6)}  ansible/herun = ${r.ansibleOverHerun ?? '-'}x   herun/floor = ${r.herunOverFloor}`);
+      console.log(`  ${p.hosts}x${p.tasks} ${k.padEnd(6)}  ansible/herun = ${r.ansibleOverHerun ?? '-'}x   herun/floor = ${r.herunOverFloor ?? '-'} (cpu ${r.herunOverFloorCpu ?? '-'})`);
     }
   }
   if (results.local) {
@@ -321,8 +411,8 @@ function targets(results) {
   t.push({ name: 'ansible/herun at 50 hosts x 50 tasks (second run)', value: sp, goal: '>= 30', pass: sp === null ? null : sp >= 30 });
   const fl = p50?.ratios.second.herunOverFloor ?? null;
   t.push({ name: 'herun/floor at 50 hosts x 50 tasks (second run)', value: fl, goal: '<= 1.5', pass: fl === null ? null : fl <= 1.5 });
-  const big = results.points.filter((p) => p.hosts >= 200);
-  const rss = big.length ? Math.max(...big.flatMap((p) => [p.runs.herun.first.rssMB, p.runs.herun.second.rssMB])) : null;
+  const big = results.points.filter((p) => p.hosts >= 200 && p.runs.herun);
+  const rss = big.length ? Math.max(...big.flatMap((p) => [p.runs.herun.first.rssMB, p.runs.herun.second.rssMBMax ?? p.runs.herun.second.rssMB])) : null;
   t.push({ name: 'herun peak RSS at 200 hosts (MB)', value: rss, goal: '< 150', pass: rss === null ? null : rss < 150 });
   const v = results.local?.version.medianMs ?? null;
   t.push({ name: 'herun --version (ms, median)', value: v, goal: '< 150', pass: v === null ? null : v < 150 });
@@ -337,13 +427,13 @@ function targets(results) {
 async function main() {
   if (!existsSync(MAIN)) throw new Error('dist/ missing: run `npm run build` first (npm run bench does)');
   mkdirSync(RESULTS, { recursive: true });
-  const sizes = cfg.tasks;
+  const sizes = cfg.points ? [...new Set(cfg.points.map((p) => p.tasks))] : cfg.tasks;
   const files = writePlaybooks(PLAYBOOKS, sizes, [1, cfg.localTasks]);
   const ansibleVersion = cfg.ansible ? execFileSync('ansible-playbook', ['--version']).toString().split('\n')[0] : null;
   const results = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: round(os.totalmem() / 2 ** 30), node: process.version, ansible: ansibleVersion },
-    config: { ...cfg, ansibleEnv: Object.fromEntries(Object.entries(ANSIBLE_ENV).filter(([k]) => k.startsWith('ANSIBLE_'))) },
+    config: { ...cfg, only: [...cfg.only], ansibleEnv: Object.fromEntries(Object.entries(ANSIBLE_ENV).filter(([k]) => k.startsWith('ANSIBLE_'))) },
     labUpFailures,
     rssTool: HAS_TIME ? '/usr/bin/time -f %M' : null,
     points: [],
@@ -353,16 +443,14 @@ async function main() {
 
   if (cfg.local) results.local = await localPoints(files);
 
-  const hostPoints = [cfg.hosts, cfg.bigHosts].filter((x) => x > 0);
-  if (hostPoints.length) {
-    const lab = await labUpAll(Math.max(...hostPoints));
+  const plan = cfg.points ?? [cfg.hosts, cfg.bigHosts].filter((x) => x > 0).flatMap((h) => sizes.map((t) => ({ hosts: h, tasks: t })));
+  if (plan.length) {
+    const lab = await labUpAll(Math.max(...plan.map((p) => p.hosts)));
     try {
-      for (const h of hostPoints) {
-        for (const t of sizes) {
-          const big = h !== cfg.hosts;
-          const withAnsible = cfg.ansible && (!big || cfg.ansibleBig === 'all' || (cfg.ansibleBig === 'small' && t === Math.min(...sizes)));
-          results.points.push(await point(lab, h, t, files, withAnsible));
-        }
+      for (const { hosts: h, tasks: t } of plan) {
+        const big = h !== cfg.hosts;
+        const withAnsible = cfg.ansible && (!big || cfg.ansibleBig === 'all' || (cfg.ansibleBig === 'small' && t === Math.min(...sizes)));
+        results.points.push(await point(lab, h, t, files, withAnsible));
       }
     } finally {
       labDownSync();

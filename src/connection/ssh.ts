@@ -727,6 +727,10 @@ export class SshConnection implements Connection {
       const w = becomeWrap(body, become);
       prompt = w.prompt;
       runner = tmo(w.cmd);
+    } else if (opts.shellSafe && !timeoutMs && stdin === undefined && !opts.cwd && !opts.env) {
+      // a script that leaves no state behind runs in the persistent shell itself (no subshell);
+      // on an exec channel it is the /bin/sh -c script as usual
+      runner = `{ ${inner}\n}`;
     } else {
       runner = timeoutMs ? tmo(`/bin/sh -c ${shq(inner)}`) : `( eval ${shq(inner)} )`;
     }

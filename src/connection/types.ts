@@ -19,6 +19,14 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** run through become (sudo/su). Undefined = the connection's default. */
   become?: BecomeOptions | null;
+  /**
+   * The script leaves the shell as it found it (it unsets what it sets, never
+   * `exit`s, `cd`s or changes the umask or traps): a connection with a persistent
+   * shell may run it there directly, without the subshell that isolates other
+   * commands (one process start less on the target). Ignored with become, stdin,
+   * env, cwd or a timeout.
+   */
+  shellSafe?: boolean;
 }
 
 export interface ExecResult {

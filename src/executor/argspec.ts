@@ -17,7 +17,7 @@ const addFormats = addFormatsModule.default;
 let ajv: InstanceType<typeof Ajv> | undefined;
 function getAjv(): InstanceType<typeof Ajv> {
   if (!ajv) {
-    ajv = new Ajv({ allErrors: true, strict: false, verbose: true, $data: true });
+    ajv = new Ajv({ allErrors: true, strict: false, verbose: true, $data: true, code: { optimize: false } });
     addFormats(ajv);
   }
   return ajv;

@@ -71,29 +71,57 @@ export interface ProbeOptions {
 
 const CHECKSUM_ALGOS = new Set(['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512']);
 
-/** The shell script probe() runs; exported for tests. */
+/**
+ * The shell script probe() runs; exported for tests.
+ *
+ * Cost matters more than length here: every task of a file module runs one, and on
+ * the target a process start (fork + exec of a coreutils binary) costs far more than
+ * anything the shell does itself. So: `umask` and `printf` are builtins (no `$(umask)`
+ * subshell), checksums are printed straight from `sha1sum` (no `$(... | cut)`), and
+ * the size limit on content is read from stat's own output kept in a variable
+ * rather than from a second `stat`. Processes started for a regular file: stat,
+ * plus one per checksum and one (base64) for content.
+ *
+ * The body is a shell function that unsets everything it set, so the script leaves
+ * the shell as it found it and can run in a connection's persistent shell without a
+ * subshell (`shellSafe`); it fails (status 1, stat's message on stderr) when stat does.
+ */
 export function probeScript(p: string, o: ProbeOptions = {}): string {
   const algo = o.checksum === true ? 'sha1' : typeof o.checksum === 'string' ? o.checksum : '';
   if (algo && !CHECKSUM_ALGOS.has(algo)) throw new Error(`unsupported checksum algorithm ${algo}`);
   const L = o.follow ? '-L ' : '';
   const fmt = 'rawmode=%f\\nuid=%u\\ngid=%g\\nowner=%U\\ngroup=%G\\nsize=%s\\natime=%X\\natimef=%x\\nmtime=%Y\\nmtimef=%y\\nctime=%Z\\nctimef=%z\\ninode=%i\\ndev=%d\\nnlink=%h\\nblocks=%b\\nblksize=%B\\nmajor=%t\\nminor=%T\\n';
   const max = o.maxContent ?? 64 * 1024 * 1024;
+  const statCmd = `stat ${L}--printf ${shq(fmt)} -- "$p"`;
   const parts = [
     sh`p=${p}; d=${path.posix.dirname(p)}`,
-    'echo "umask=$(umask)"',
+    "printf 'umask='; umask",
     'if [ -d "$d" ]; then echo parent=1; fi',
     o.follow ? 'if [ -e "$p" ]; then' : 'if [ -e "$p" ] || [ -L "$p" ]; then',
     '  echo exists=1',
-    `  stat ${L}--printf ${shq(fmt)} -- "$p" || exit 3`,
+    // with content, stat's output is kept to read the size from it (one process less than asking stat again)
+    o.content ? `  st=$(${statCmd}) || return 3; printf '%s\\n' "$st"` : `  ${statCmd} || return 3`,
     '  if [ -L "$p" ]; then echo "lnk_target=$(readlink -- "$p")"; echo "lnk_source=$(readlink -f -- "$p")"; fi',
     '  [ -r "$p" ] && echo readable=1; [ -w "$p" ] && echo writeable=1; [ -x "$p" ] && echo executable=1',
   ];
   const reg = o.follow ? '[ -f "$p" ]' : '[ -f "$p" ] && [ ! -L "$p" ]';
-  if (algo) parts.push(`  if ${reg} && [ -r "$p" ]; then echo "checksum=$(${algo}sum < "$p" | cut -d' ' -f1)"; fi`);
-  if (o.md5) parts.push(`  if ${reg} && [ -r "$p" ]; then echo "md5=$(md5sum < "$p" | cut -d' ' -f1)"; fi`);
-  if (o.content) parts.push(`  if ${reg} && [ -r "$p" ] && [ "$(stat -L -c %s -- "$p")" -le ${max} ]; then printf 'content='; base64 -w0 < "$p"; echo; fi`);
+  // `<algo>sum < file` prints `<hex>  -`: parseProbe keeps the hex; `|| echo` ends the line if it fails
+  if (algo) parts.push(`  if ${reg} && [ -r "$p" ]; then printf 'checksum='; ${algo}sum < "$p" || echo; fi`);
+  if (o.md5) parts.push(`  if ${reg} && [ -r "$p" ]; then printf 'md5='; md5sum < "$p" || echo; fi`);
+  if (o.content) {
+    // the size line of stat's output (reg: the file itself, or what the link points to with follow)
+    parts.push(
+      `  if ${reg} && [ -r "$p" ]; then sz=\${st#*"\n"size=}; sz=\${sz%%"\n"*}; if [ "$sz" -le ${max} ]; then printf 'content='; base64 -w0 < "$p"; echo; fi; fi`,
+    );
+  }
   parts.push('fi', ':');
-  return parts.join('\n');
+  return [
+    '__herun_probe() {',
+    ...parts,
+    '}',
+    '__herun_probe; __herun_r=$?; unset -f __herun_probe; unset p d st sz',
+    'case $__herun_r in 0) unset __herun_r ;; *) unset __herun_r; false ;; esac',
+  ].join('\n');
 }
 
 function typeOf(raw: number): FileType {
@@ -152,15 +180,17 @@ export function parseProbe(p: string, out: string): PathInfo {
   };
   if (kv.has('lnk_target')) info.lnkTarget = kv.get('lnk_target');
   if (kv.has('lnk_source')) info.lnkSource = kv.get('lnk_source');
-  if (kv.has('checksum')) info.checksum = kv.get('checksum');
-  if (kv.has('md5')) info.md5 = kv.get('md5');
+  // `<algo>sum < file` prints `<hex>  -`
+  const hex = (v: string) => v.split(' ', 1)[0]!;
+  if (kv.has('checksum')) info.checksum = hex(kv.get('checksum')!);
+  if (kv.has('md5')) info.md5 = hex(kv.get('md5')!);
   if (kv.has('content')) info.content = Buffer.from(kv.get('content')!, 'base64');
   return info;
 }
 
 /** Inspect a path on the target in one round trip. */
 export async function probe(ctx: ModuleContext, p: string, o: ProbeOptions = {}): Promise<PathInfo> {
-  const r = await ctx.conn.exec(probeScript(p, o));
+  const r = await ctx.conn.exec(probeScript(p, o), { shellSafe: true });
   if (r.rc !== 0) throw new FileOpError(`cannot stat ${p}: ${r.stderr.trim() || `rc ${r.rc}`}`);
   return parseProbe(p, r.stdout);
 }
@@ -268,11 +298,22 @@ export async function writeAtomic(ctx: ModuleContext, dest: string, data: Buffer
   const dir = path.posix.dirname(dest);
   const tmp = path.posix.join(dir, `.${path.posix.basename(dest)}.herun-${randomBytes(6).toString('hex')}.tmp`);
   const mode = o.info && o.mode ? wantedMode(o, o.info) : undefined;
+  // Attributes of the temp file: those of the old file, or 0666 & ~umask for a new one,
+  // then the requested ones. A process start is the dear part on the target, so a step
+  // whose result the requested attributes overwrite anyway is left out: no copy of the
+  // old mode (nor a default mode) when a mode is requested, no copy of the old
+  // owner/group when both are requested.
+  const keepMode = mode === undefined;
+  const keepOwner = !(o.owner && o.group);
+  const existing = [
+    ...(keepMode ? ['chmod --reference="$d" "$t" 2>/dev/null'] : []),
+    ...(keepOwner ? ['chown --reference="$d" "$t" 2>/dev/null'] : []),
+  ];
   const lines = [
     sh`t=${tmp}; d=${dest}`,
-    'um=$(umask); umask 077',
+    keepMode ? 'um=$(umask); umask 077' : 'umask 077',
     o.fromRemote ? sh`cat -- ${o.fromRemote} > "$t" || { rm -f "$t"; exit 5; }` : 'cat > "$t" || { rm -f "$t"; exit 5; }',
-    'if [ -e "$d" ]; then chmod --reference="$d" "$t" 2>/dev/null; chown --reference="$d" "$t" 2>/dev/null; else chmod "$(printf %o $(( 0666 & ~0$um )))" "$t"; fi',
+    `if [ -e "$d" ]; then ${existing.length ? existing.join('; ') : ':'}; ${keepMode ? 'else chmod "$(printf %o $(( 0666 & ~0$um )))" "$t"; ' : ''}fi`,
     '{ :',
     ...attrLines({ owner: o.owner, group: o.group }, mode, false),
     '} || { rm -f "$t"; exit 4; }',
@@ -283,7 +324,8 @@ export async function writeAtomic(ctx: ModuleContext, dest: string, data: Buffer
     o.backup ? 'if [ -e "$d" ]; then b="$d.$$.$(date +%Y-%m-%d@%H:%M:%S~)"; cp -p -- "$d" "$b" || { rm -f "$t"; exit 6; }; echo "backup=$b"; fi' : ':',
     'mv -f -- "$t" "$d" || { rm -f "$t"; exit 7; }',
     'echo @@probe',
-    probeScript(dest, { checksum: true }),
+    // no checksum: the caller knows what it wrote (WriteResult.after has none)
+    probeScript(dest),
   ].join('\n');
   const stdin = o.fromRemote ? '' : data;
   if (!o.validate) {

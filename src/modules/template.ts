@@ -3,7 +3,7 @@
  * (plus Ansible's template_* variables and ansible_managed) and put the result
  * on the target exactly as copy does.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ModuleDef } from './types.js';
@@ -25,6 +25,27 @@ function withExtras(vars: Record<string, unknown>, extra: Record<string, unknown
         ? { value: extra[k], enumerable: true, configurable: true, writable: true }
         : Reflect.getOwnPropertyDescriptor(t, k),
   });
+}
+
+/**
+ * Template sources read in this run, by path. The same template is usually rendered
+ * for every host of a task: it is read once and read again only when its stat
+ * (inode, size, mtime, ctime) changed, so an edit during the run is still seen.
+ */
+const sources = new Map<string, { st: Stats; text: string }>();
+async function readSource(src: string): Promise<{ text: string; st: Stats }> {
+  let st: Stats;
+  try {
+    st = await fsp.stat(src);
+  } catch (e) {
+    await fsp.readFile(src, 'utf8'); // the error a read gives (what the result's `exception` shows)
+    throw e;
+  }
+  const c = sources.get(src);
+  if (c && c.st.ino === st.ino && c.st.size === st.size && c.st.mtimeMs === st.mtimeMs && c.st.ctimeMs === st.ctimeMs) return { text: c.text, st };
+  const text = await fsp.readFile(src, 'utf8');
+  sources.set(src, { st, text });
+  return { text, st };
 }
 
 let me: { uid: number; username: string } | undefined;
@@ -57,13 +78,13 @@ export const module: ModuleDef = {
       const c = commonArgs(args);
       const src = ctx.findFile(toStr(args.src), 'templates');
       let text: string;
+      let st: Stats;
       try {
-        text = await fsp.readFile(src, 'utf8');
+        ({ text, st } = await readSource(src));
       } catch (e) {
         return { failed: true, changed: false, msg: `Could not find or access '${toStr(args.src)}'`, exception: (e as Error).message };
       }
       const dest = toStr(args.dest);
-      const st = await fsp.stat(src);
       let uid = String(st.uid);
       try { const me = currentUser(); uid = me.uid === st.uid ? me.username : uid; } catch { /* keep the number */ }
       const extra: Record<string, unknown> = {

@@ -228,7 +228,27 @@ class HumanOutput implements OutputSink {
     }
   }
 
+  /**
+   * The plain `ok: [host]` / `changed: [host]` line, without copying the result, when
+   * nothing else of it would be printed (the usual case, once per host and task):
+   * verbosity 0, no loop, no no_log, no debug, no diff, no warnings, not verbose-always.
+   * Returns false when the full path must run.
+   */
+  private plainStatusLine(ev: HostResultEvent): boolean {
+    if (this.o.verbosity !== 0 || (ev.status !== 'ok' && ev.status !== 'changed')) return false;
+    if (ev.noLog || ev.loopSummary || ev.item !== undefined || DEBUG_ACTIONS.has(ev.task.action)) return false;
+    const r = ev.result;
+    if (r._ansible_no_log === true || r._ansible_verbose_always === true || r.diff !== undefined) return false;
+    const empty = (v: unknown) => v === undefined || (Array.isArray(v) && v.length === 0);
+    if (!empty(r.warnings) || !empty(r.deprecations)) return false;
+    const word = ev.status === 'changed' || r.changed ? 'changed' : 'ok';
+    this.ensureBanner(ev.task);
+    this.display(`${word}: [${this.hostLabel(ev)}]`, word === 'changed' ? COLORS.changed : COLORS.ok);
+    return true;
+  }
+
   hostResult(ev: HostResultEvent): void {
+    if (this.plainStatusLine(ev)) return;
     const action = ev.task.action;
     const res = cleanResult(ev.result, ev.noLog, action);
     const label = this.hostLabel(ev);
