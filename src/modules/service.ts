@@ -1,7 +1,9 @@
 /**
- * service: start/stop/restart/reload and enable services. systemctl when systemd
- * is PID 1 on the target, else the `service` command / /etc/init.d script with
- * update-rc.d (or chkconfig) for enablement. One round trip inspects first.
+ * service: start/stop/restart/reload and enable services. Where systemd is PID 1
+ * on the target (or `use: systemd`) the systemd module does the work and its result
+ * (with `status`) is returned, as Ansible's service action does; else (or with
+ * `use: sysvinit`/`service`) the /etc/init.d script, with update-rc.d (or chkconfig)
+ * for enablement. One round trip inspects first.
  */
 import type { ModuleDef, ModuleResult } from './types.js';
 import { sh } from './quote.js';
@@ -36,17 +38,28 @@ export const module: ModuleDef = {
     }
     const name = String(args.name);
     const state: string | undefined = args.state;
-    if (state === undefined && enabled === undefined) return { failed: true, msg: 'Neither argument state nor enabled was specified', name };
-    const probe = await ctx.conn.exec(
-      sh`if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then echo systemd; else echo sysv; fi`,
-    );
-    if (probe.stdout.trim() === 'systemd' && args.use !== 'sysvinit') {
+    const use = String(args.use ?? 'auto').toLowerCase();
+    let mgr = use;
+    if (use === 'auto') {
+      // Ansible's service action asks the facts for ansible_service_mgr: systemd when
+      // PID 1 is systemd and /run/systemd/system exists
+      const probe = await ctx.conn.exec(
+        sh`if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then echo systemd; else echo sysv; fi`,
+      );
+      mgr = probe.stdout.trim() === 'systemd' ? 'systemd' : 'service';
+    }
+    if (mgr === 'systemd') {
+      // the action plugin drops what systemd does not know, with a warning each
+      for (const k of ['pattern', 'runlevel', 'sleep', 'arguments', 'args']) {
+        if (args[k] !== undefined) ctx.warn(`Ignoring "${k}" as it is not used in "systemd"`);
+      }
       const { module: systemd } = await import('./systemd.js');
       const a: Record<string, unknown> = { name };
       if (state !== undefined) a.state = state;
       if (enabled !== undefined) a.enabled = enabled;
       return systemd.run(a, ctx);
     }
+    if (state === undefined && enabled === undefined) return { failed: true, msg: 'Neither argument state nor enabled was specified', name };
     const script = `/etc/init.d/${name}`;
     const look = await ctx.conn.exec(
       sh`[ -x ${script} ] || { echo missing; exit 0; }; ${script} status >/dev/null 2>&1 && echo running || echo stopped; ls /etc/rc[2345].d/S??${name} >/dev/null 2>&1 && echo enabled || echo disabled`,

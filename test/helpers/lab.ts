@@ -22,7 +22,9 @@ export interface LabHost {
   name: string;
   address: string;
   netns: boolean;
-  /** pid of the process holding the host's namespaces */
+  /** booted by a real systemd as PID 1 (`--systemd`); absent from older state */
+  systemd?: boolean;
+  /** pid of the process holding the host's namespaces (a systemd host: its PID 1, seen from the machine) */
   pid: number;
   sshdPid: number | null;
   alive: boolean;
@@ -40,6 +42,8 @@ export interface LabOptions {
   user?: string;
   userPassword?: string;
   nopasswd?: boolean;
+  /** hosts booted by systemd as PID 1 in their own PID and cgroup namespaces (implies netns) */
+  systemd?: boolean;
 }
 
 export interface ExecOut {
@@ -138,6 +142,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   if (opts.user) args.push('--user', opts.user);
   if (opts.userPassword) args.push('--user-password', opts.userPassword);
   if (opts.nopasswd) args.push('--nopasswd');
+  if (opts.systemd) args.push('--systemd');
   let state: Omit<Lab, 'exec' | 'ssh' | 'sshArgs' | 'killSshd' | 'startSshd' | 'rekey' | 'link' | 'status'>;
   try {
     const r = await lab(args);
