@@ -54,6 +54,21 @@ pg_setup() { # P PREFIX
     [[ $r == engine || $r == he1 ]] && extra=(--engine-db)
     "$here/lab/standins/install.sh" "/proc/$hp/root" --hostname "$r.$PG_DOMAIN" "${extra[@]}" >>"$P/standins.log" 2>&1 \
       || die "lab/standins/install.sh failed on $r: $(tail -5 "$P/standins.log")"
+    # he1 stands in for the new engine VM too (guide 4.1): the deploy's VM power on/off
+    # is this host's ovirt-engine service (started at "boot" only when it is enabled)
+    if [[ $r == he1 ]]; then
+      cat >"/proc/$hp/root/usr/lib/herun-standins/pg-engine-vm" <<'HOOK'
+#!/bin/sh
+# vm_hook of the pg scenario's he1: start|stop SHARED_STORAGE_DIR
+case $1 in
+  start) if ls /etc/rc[2345].d/S??ovirt-engine >/dev/null 2>&1; then /etc/init.d/ovirt-engine start; fi ;;
+  stop) /etc/init.d/ovirt-engine stop ;;
+esac >/dev/null 2>&1
+exit 0
+HOOK
+      chmod 0755 "/proc/$hp/root/usr/lib/herun-standins/pg-engine-vm"
+      echo "vm_hook=/usr/lib/herun-standins/pg-engine-vm" >>"/proc/$hp/root/etc/herun-standins/standin.conf"
+    fi
   done
   # one PostgreSQL 15 cluster per host, in parallel
   local jobs=() j

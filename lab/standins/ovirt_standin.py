@@ -8,6 +8,11 @@ One file, several programs (the first argument names the program):
   engine-server                  the ovirt-engine HTTPS service (health, /api/hosts, /ca.crt)
   vdsm-loop                      background loop of the vdsmd stand-in (HA ticks, host deploys)
 
+hosted-engine --deploy with OVEHOSTED_VM/cloudinitExecuteEngineSetup=False (guide 4.1) stops at
+the OVEHOSTED_ENGINE_UP menu and reads the answer from stdin (or once from the answer file's
+QUESTION/1/OVEHOSTED_ENGINE_UP) while the admin restores/installs the engine in the VM; see
+he_wait_engine_installed. The VM's power is the vm_hook of standin.conf (start|stop SD).
+
 Environment (tests):
   HE_STANDIN_ROOT    prefix for every host path (default: none, i.e. /)
   HE_STANDIN_SHARED  the shared storage root (default: shared_dir of standin.conf)
@@ -31,6 +36,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 import zlib
@@ -1000,10 +1006,20 @@ def he_deploy(opts):
     else:
         storage = 'fc:' + env['OVEHOSTED_STORAGE/LunID']
     sd = storage_dir(storage)
+    # engine-setup not run by cloud-init (guide 4.1): the dialogue waits while the admin
+    # installs or restores the engine in the VM (see he_wait_engine_installed)
+    manual = env.get('OVEHOSTED_VM/cloudinitExecuteEngineSetup') is False
+    if manual:
+        sys.stdout.reconfigure(line_buffering=True)
+        ha0 = ha_load(sd)
+        if ha0 is not None and ha0.get('fqdn') != fqdn:
+            raise Refused('[ ERROR ] The storage %s already holds a hosted engine for %s, not %s' % (storage, ha0['fqdn'], fqdn))
     print('[ INFO  ] Stage: Initializing')
     print('[ INFO  ] Stage: Environment setup')
     print('[ INFO  ] Stage: Setup validation')
     print('[ INFO  ] Stage: Transaction setup')
+    if manual:
+        he_wait_engine_installed(env, fqdn, sd)
     with Lock(sd):
         ha = ha_load(sd)
         if ha is None:
@@ -1035,14 +1051,138 @@ def he_deploy(opts):
         e['hosts'].append({'id': str(uuid.uuid4()), 'name': env.get('OVEHOSTED_ENGINE/appHostName', 'hosted_engine_%s' % hid),
                            'address': me, 'status': 'up', 'hosted_engine': True, 'spm': first, 'he_host_id': hid})
         engine_save(sd, e)
+        if manual:
+            # the VM was started by the deploy itself, outside the HA agents; it is down
+            # now (he_wait_vm_down) and the agents start it as a monitored service
+            print('[ INFO  ] Enabling and starting HA services')
         write_host_files(env, ha, hid, storage, dt, sd)
         print('[ INFO  ] Stage: Closing up')
         tick(sd, ha)
         ha_save(sd, ha)
     if opts.get('generate-answer'):
         write_file(rp(opts['generate-answer'][0]), render_otopi(env), 0o600)
-    print('[ INFO  ] Hosted Engine successfully deployed')
+    print('[ INFO  ] Hosted Engine successfully %s' % ('set up' if manual else 'deployed'))
     return 0
+
+
+ENGINE_UP_MENU = ('\n          The VM has been rebooted.\n'
+                  '          To continue please install oVirt-Engine in the VM\n'
+                  '          (Follow http://www.ovirt.org/Quick_Start_Guide for more info).\n\n'
+                  '          Make a selection from the options below:\n'
+                  '          (1) Continue setup - oVirt-Engine installation is ready and ovirt-engine service is up\n'
+                  '          (2) Abort setup\n'
+                  '          (3) Power off and restart the VM\n'
+                  '          (4) Destroy VM and abort setup\n\n'
+                  '          (1, 2, 3, 4)[1]: ')
+
+
+def vm_hook(act, sd):
+    """Power the deploy's engine VM on or off (lab: the vm_hook of standin.conf)."""
+    if CONF.get('vm_hook'):
+        subprocess.run([CONF['vm_hook'], act, sd], check=False, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def engine_get(fqdn, path, auth=None, timeout=5):
+    """GET https://FQDN/PATH on the engine VM -> (status, body); (0, reason) when nothing answers."""
+    import urllib.request
+    import urllib.error
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    req = urllib.request.Request('https://%s:%s%s' % (fqdn, CONF['engine_port'], path))
+    if auth:
+        req.add_header('Authorization', 'Basic ' + base64.b64encode(auth.encode()).decode())
+    try:
+        with urllib.request.urlopen(req, timeout=timeout, context=ctx) as r:
+            return r.status, r.read().decode(errors='replace')
+    except urllib.error.HTTPError as ex:
+        return ex.code, ex.read().decode(errors='replace')
+    except (OSError, ssl.SSLError) as ex:
+        return 0, str(ex)
+
+
+def engine_port_open(fqdn):
+    try:
+        socket.create_connection((fqdn, int(CONF['engine_port'])), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def he_wait_engine_installed(env, fqdn, sd):
+    """4.0 with OVEHOSTED_VM/cloudinitExecuteEngineSetup=False (guide 4.1, steps 7-17).
+    The VM is created and started, then the dialogue question OVEHOSTED_ENGINE_UP waits
+    (reading stdin; an answer file's QUESTION/1/OVEHOSTED_ENGINE_UP answers it once) while
+    the admin installs or restores the engine in the VM and runs engine-setup.
+    1 = continue: the engine's health page must answer "DB Up!" (else "Engine is still
+    unreachable" and the question again), admin@internal must log in to the REST API with
+    OVEHOSTED_ENGINE/adminPassword; 2 = abort; 3 = VM powered off and started again;
+    4 = VM destroyed, abort. Then the VM must go down (automateVMShutdown: the deploy
+    powers it off; else it waits for the admin's shutdown) before the HA services start it."""
+    print('[ INFO  ] Creating VM')
+    vm_hook('start', sd)
+    print('          You can now connect to the VM with the following command:')
+    print('                  /bin/remote-viewer vnc://localhost:5900')
+    print('          If you need to reboot the VM you will need to start it manually using the command:')
+    print('          hosted-engine --vm-start')
+    print('          Please install and setup the engine in the VM.')
+    preset = env.get('QUESTION/1/OVEHOSTED_ENGINE_UP')
+    while True:
+        sys.stdout.write(ENGINE_UP_MENU)
+        sys.stdout.flush()
+        if preset is not None:
+            ans, preset = str(preset), None
+            print(ans)
+        else:
+            line = sys.stdin.readline()
+            if not line:
+                vm_hook('stop', sd)
+                raise Refused("[ ERROR ] Failed to execute stage 'Closing up': End of file reached while "
+                              "waiting for an answer to OVEHOSTED_ENGINE_UP", to_stdout=True)
+            ans = line.strip() or '1'
+        if ans == '1':
+            code, body = engine_get(fqdn, '/ovirt-engine/services/health')
+            if code == 200 and 'DB Up!' in body:
+                print('[ INFO  ] Engine replied: %s' % body.strip())
+                break
+            print('[ ERROR ] Engine is still unreachable (%s)' % (code or body))
+            continue
+        if ans == '2':
+            raise Refused("[ ERROR ] Failed to execute stage 'Closing up': Setup aborted by user", to_stdout=True)
+        if ans == '3':
+            vm_hook('stop', sd)
+            vm_hook('start', sd)
+            print('[ INFO  ] The VM has been restarted')
+            continue
+        if ans == '4':
+            vm_hook('stop', sd)
+            raise Refused("[ ERROR ] Failed to execute stage 'Closing up': VM destroyed, setup aborted by user", to_stdout=True)
+        print('[ ERROR ] Invalid value %r (1, 2, 3, 4)' % ans)
+    print('[ INFO  ] Acquiring internal CA cert from the engine')
+    code, body = engine_get(fqdn, '/ca.crt')
+    if code != 200 or 'BEGIN CERTIFICATE' not in body:
+        raise Refused("[ ERROR ] Failed to execute stage 'Closing up': Cannot acquire the engine CA (%s)" % (code or body),
+                      to_stdout=True)
+    print('[ INFO  ] Connecting to the Engine')
+    code, body = engine_get(fqdn, '/ovirt-engine/api/hosts', 'admin@internal:' + env['OVEHOSTED_ENGINE/adminPassword'])
+    if code != 200:
+        raise Refused("[ ERROR ] Failed to execute stage 'Closing up': Cannot connect to the engine as admin@internal "
+                      "(HTTP %s): check OVEHOSTED_ENGINE/adminPassword" % code, to_stdout=True)
+    print('[ INFO  ] The VDSM Host is now operational')
+    print('[ INFO  ] Saving hosted-engine configuration on the shared storage domain')
+    if env.get('OVEHOSTED_VM/automateVMShutdown'):
+        print('[ INFO  ] Shutting down the engine VM')
+        vm_hook('stop', sd)
+    else:
+        print('          Please shutdown the VM allowing the system to launch it as a monitored service.')
+        print('          The system will wait until the VM is down.')
+    for _ in range(1800):
+        if not engine_port_open(fqdn):
+            break
+        time.sleep(1)
+    else:
+        raise Refused("[ ERROR ] Failed to execute stage 'Closing up': the engine VM did not go down", to_stdout=True)
 
 
 def write_host_files(env, ha, hid, storage, dt, sd):
@@ -1444,6 +1584,141 @@ def hosted_engine(argv):
 
 # ------------------------------------------------------------------ engine-setup
 
+SETUP_DB_CONF = '/etc/ovirt-engine/engine.conf.d/10-setup-database.conf'
+SETUP_DWH_CONF = '/etc/ovirt-engine/engine.conf.d/10-setup-dwh-database.conf'
+SETUP_PROTO_CONF = '/etc/ovirt-engine/engine.conf.d/10-setup-protocols.conf'
+DWHD_DB_CONF = '/etc/ovirt-engine-dwh/ovirt-engine-dwhd.conf.d/10-setup-database.conf'
+DB_FIELDS = (('host', 'HOST'), ('port', 'PORT'), ('user', 'USER'), ('password', 'PASSWORD'), ('database', 'DATABASE'),
+             ('secured', 'SECURED'), ('securedHostValidation', 'SECURED_VALIDATION'))
+
+
+def read_setup_conf(path):
+    """KEY="value" lines of an engine setup conf (values unquoted)."""
+    out = {}
+    if not os.path.exists(path):
+        return out
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith('#') or '=' not in line:
+                continue
+            k, v = line.split('=', 1)
+            if len(v) >= 2 and v[0] == v[-1] == '"':
+                v = v[1:-1].replace('\\"', '"').replace('\\\\', '\\')
+            out[k.strip()] = v
+    return out
+
+
+def setup_quote(v):
+    return '"%s"' % str(v).replace('\\', '\\\\').replace('"', '\\"')
+
+
+def db_aware_engine():
+    """Scenario pg: /etc/init.d/ovirt-engine is the DB-aware service, so the engine has a real database."""
+    try:
+        with open(rp('/etc/init.d/ovirt-engine')) as f:
+            return 'engine_db_service.py' in f.read()
+    except OSError:
+        return False
+
+
+def setup_cred(env, section, existing, prefix):
+    """Answers (OVESETUP_DB/... or OVESETUP_DWH_DB/...) over the existing setup conf, as engine-setup does."""
+    c = {}
+    for key, ck in DB_FIELDS:
+        if section + '/' + key in env and env[section + '/' + key] is not None:
+            c[key] = env[section + '/' + key]
+        elif prefix + '_DB_' + ck in existing:
+            v = existing[prefix + '_DB_' + ck]
+            c[key] = (v == 'True') if key in ('secured', 'securedHostValidation') else v
+    return c
+
+
+def setup_psql(c, sql):
+    """psql with the credentials in a private 0600 passfile; (rc, stdout, stderr)."""
+    d = tempfile.mkdtemp(prefix='engine-setup.')
+    try:
+        pf = os.path.join(d, 'pgpass')
+        fd = os.open(pf, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, ('*:*:*:*:%s\n' % str(c['password']).replace('\\', '\\\\').replace(':', '\\:')).encode())
+        os.close(fd)
+        env = {'PATH': '/usr/bin:/bin', 'PGPASSFILE': pf, 'PGCONNECT_TIMEOUT': '5', 'LANG': 'C.UTF-8'}
+        if c.get('secured'):
+            env['PGSSLMODE'] = 'verify-full' if c.get('securedHostValidation') else 'require'
+        argv = ['psql', '-X', '-w', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-h', str(c['host']), '-p', str(c.get('port', 5432)),
+                '-U', str(c['user']), '-d', str(c['database'])]
+        try:
+            r = subprocess.run(argv, input=sql, capture_output=True, text=True, env=env, timeout=30, cwd='/')
+        except (OSError, subprocess.TimeoutExpired) as ex:
+            return 1, '', str(ex)
+        return r.returncode, r.stdout.strip(), r.stderr.strip()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def read_text(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ''
+
+
+def setup_conf_text(text, prefix, c):
+    """Conf text with PREFIX_DB_* set from c, other lines kept (engine-setup rewrites only its keys)."""
+    keys = {prefix + '_DB_HOST': c['host'], prefix + '_DB_PORT': str(c.get('port', 5432)), prefix + '_DB_USER': c['user'],
+            prefix + '_DB_PASSWORD': c['password'], prefix + '_DB_DATABASE': c['database'],
+            prefix + '_DB_SECURED': 'True' if c.get('secured') else 'False',
+            prefix + '_DB_SECURED_VALIDATION': 'True' if c.get('securedHostValidation') else 'False',
+            prefix + '_DB_DRIVER': 'org.postgresql.Driver',
+            prefix + '_DB_URL': 'jdbc:postgresql://${%s_DB_HOST}:${%s_DB_PORT}/${%s_DB_DATABASE}?sslfactory=org.postgresql.ssl.NonValidatingFactory' % ((prefix,) * 3)}
+    lines, seen = [], set()
+    for line in text.splitlines(True):
+        k = line.split('=', 1)[0].strip()
+        if k in keys:
+            if k not in seen:
+                lines.append('%s=%s\n' % (k, setup_quote(keys[k])))
+            seen.add(k)
+        else:
+            lines.append(line if line.endswith('\n') else line + '\n')
+    for k, v in keys.items():
+        if k not in seen:
+            lines.append('%s=%s\n' % (k, setup_quote(v)))
+    return ''.join(lines)
+
+
+def write_setup_conf(path, text):
+    """0600, written only when the content changes; True when written."""
+    try:
+        with open(path) as f:
+            if f.read() == text:
+                os.chmod(path, 0o600)
+                return False
+    except FileNotFoundError:
+        pass
+    write_file(path, text, 0o600)
+    return True
+
+
+def setup_check_db(what, c, section, provisioning):
+    """Environment customization: connect with the credentials and look at the schema (scenario pg)."""
+    rc, out, err = setup_psql(c, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+    if rc != 0:
+        raise Refused("[ ERROR ] Failed to execute stage 'Environment customization': Cannot connect to %s database using "
+                      "existing credentials: %s@%s:%s (%s)" % (what, c['user'], c['host'], c.get('port', 5432),
+                                                              (err.splitlines() or ['psql rc %d' % rc])[-1]))
+    if out == '0' and not provisioning:
+        raise Refused("[ ERROR ] Failed to execute stage 'Environment customization': the %s database %s on %s is empty "
+                      "(the lab stand-in configures restored databases only; restore with engine-backup first)"
+                      % (what, c['database'], c['host']))
+    return out != '0'
+
+
+def engine_service(verb):
+    r = subprocess.run([rp('/etc/init.d/ovirt-engine'), verb], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return r.returncode, r.stdout.strip()
+
+
 def engine_setup(argv):
     files = []
     for a in argv:
@@ -1460,21 +1735,77 @@ def engine_setup(argv):
     env = {}
     for f in files:
         env.update(validate_answers(parse_otopi(f), SETUP_KEYS, f))
-    db = {k.split('/', 1)[1]: v for k, v in env.items() if k.startswith('OVESETUP_DB/')}
+    real_db = db_aware_engine()
+    print('[ INFO  ] Stage: Initializing')
+    print('[ INFO  ] Stage: Environment setup')
+    print("          Configuration files: %s" % files)
+    print('[ INFO  ] Stage: Environment customization')
+    writes = []
     if env.get('OVESETUP_ENGINE_CORE/enable', True):
-        if not env.get('OVESETUP_CONFIG/fqdn'):
+        fqdn = env.get('OVESETUP_CONFIG/fqdn') or read_setup_conf(rp(SETUP_PROTO_CONF)).get('ENGINE_FQDN')
+        if not fqdn:
             raise Refused('[ ERROR ] No answer for OVESETUP_CONFIG/fqdn and no terminal to ask it')
-        conf = {
-            'ENGINE_DB_HOST': db.get('host', 'localhost'), 'ENGINE_DB_PORT': str(db.get('port', 5432)),
-            'ENGINE_DB_USER': db.get('user', 'engine'), 'ENGINE_DB_PASSWORD': db.get('password') or secrets.token_hex(8),
-            'ENGINE_DB_DATABASE': db.get('database', 'engine'),
-            'ENGINE_DB_SECURED': 'True' if db.get('secured') else 'False',
-            'ENGINE_DB_SECURED_VALIDATION': 'True' if db.get('securedHostValidation') else 'False',
-            'ENGINE_DB_DRIVER': 'org.postgresql.Driver',
-        }
-        conf['ENGINE_DB_URL'] = 'jdbc:postgresql://${ENGINE_DB_HOST}:${ENGINE_DB_PORT}/${ENGINE_DB_DATABASE}?sslfactory=org.postgresql.ssl.NonValidatingFactory'
-        write_file(rp('/etc/ovirt-engine/engine.conf.d/10-setup-database.conf'),
-                   ''.join('%s="%s"\n' % kv for kv in conf.items()), 0o600)
+        existing = read_setup_conf(rp(SETUP_DB_CONF))
+        c = setup_cred(env, 'OVESETUP_DB', existing, 'ENGINE')
+        c.setdefault('host', 'localhost')
+        c.setdefault('port', 5432)
+        c.setdefault('user', 'engine')
+        c.setdefault('database', 'engine')
+        prov = env.get('OVESETUP_PROVISIONING/postgresProvisioningEnabled',
+                       not existing and c['host'] in ('localhost', '127.0.0.1', '::1'))
+        if not c.get('password'):
+            if not prov:
+                raise Refused('[ ERROR ] No answer for OVESETUP_DB/password and no terminal to ask it')
+            c['password'] = secrets.token_hex(8)   # provisioning makes the role with a generated password
+        print('          --== DATABASE CONFIGURATION ==--')
+        if real_db:
+            if setup_check_db('Engine', c, 'OVESETUP_DB', prov):
+                print('          Skipping storing options as database already prepared')
+            if os.path.exists(rp('/etc/pki/ovirt-engine/ca.pem')):
+                print('          PKI is already configured')
+        writes.append((rp(SETUP_DB_CONF), setup_conf_text(read_text(rp(SETUP_DB_CONF)), 'ENGINE', c)))
+        preview = [('Database name', c['database']), ('Database secured connection', bool(c.get('secured'))),
+                   ('Database host', c['host']), ('Database user name', c['user']),
+                   ('Database host name validation', bool(c.get('securedHostValidation'))), ('Database port', c['port']),
+                   ('Host FQDN', fqdn)]
+        if env.get('OVESETUP_DWH_CORE/enable'):
+            dexisting = read_setup_conf(rp(SETUP_DWH_CONF))
+            d = setup_cred(env, 'OVESETUP_DWH_DB', dexisting, 'DWH')
+            d.setdefault('host', 'localhost')
+            d.setdefault('port', 5432)
+            d.setdefault('user', 'ovirt_engine_history')
+            d.setdefault('database', 'ovirt_engine_history')
+            dprov = env.get('OVESETUP_DWH_PROVISIONING/postgresProvisioningEnabled',
+                            not dexisting and d['host'] in ('localhost', '127.0.0.1', '::1'))
+            if not d.get('password'):
+                if not dprov:
+                    raise Refused('[ ERROR ] No answer for OVESETUP_DWH_DB/password and no terminal to ask it')
+                d['password'] = secrets.token_hex(8)
+            if real_db:
+                setup_check_db('DWH', d, 'OVESETUP_DWH_DB', dprov)
+            writes.append((rp(SETUP_DWH_CONF), setup_conf_text(read_text(rp(SETUP_DWH_CONF)), 'DWH', d)))
+            if os.path.isdir(rp(os.path.dirname(DWHD_DB_CONF))):
+                # the dwhd conf holds both credential sets
+                t = setup_conf_text(read_text(rp(DWHD_DB_CONF)), 'DWH', d)
+                writes.append((rp(DWHD_DB_CONF), setup_conf_text(t, 'ENGINE', c)))
+            preview += [('DWH database name', d['database']), ('DWH database host', d['host']), ('DWH database port', d['port'])]
+        print('[ INFO  ] Stage: Setup validation')
+        print('          --== CONFIGURATION PREVIEW ==--')
+        for k, v in preview:
+            print('          %-35s: %s' % (k, v))
+        print('[ INFO  ] Stage: Transaction setup')
+        if real_db and engine_service('status')[0] == 0:
+            print('[ INFO  ] Stopping engine service')
+            engine_service('stop')
+        print('[ INFO  ] Stage: Misc configuration')
+        for path, text in writes:
+            write_setup_conf(path, text)
+        print('[ INFO  ] Stage: Closing up')
+        if real_db:
+            print('[ INFO  ] Starting engine service')
+            rc, out = engine_service('start')
+            if rc != 0:
+                raise Refused("[ ERROR ] Failed to execute stage 'Closing up': Failed to start service 'ovirt-engine': %s" % out)
     print('[ INFO  ] Execution of setup completed successfully')
     return 0
 
