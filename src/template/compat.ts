@@ -117,6 +117,22 @@ Parser.prototype.parseRaw = function (this: any, tagName?: string) {
   return node;
 };
 
+// Jinja2's conditional expression: the else branch is itself a conditional
+// expression (`a if x else b if y else c`) and `if` may repeat; nunjucks
+// parses the else branch as a plain `or` expression only.
+Parser.prototype.parseInlineIf = function (this: any) {
+  let node = this.parseOr();
+  while (this.skipSymbol('if')) {
+    const cond = this.parseOr();
+    const ifNode = new nodes.InlineIf(node.lineno, node.colno);
+    ifNode.body = node;
+    ifNode.cond = cond;
+    ifNode.else_ = this.skipSymbol('else') ? this.parseInlineIf() : null;
+    node = ifNode;
+  }
+  return node;
+};
+
 const origParsePrimary = Parser.prototype.parsePrimary;
 Parser.prototype.parsePrimary = function (this: any, noPostfix?: boolean) {
   const tok = this.peekToken();
