@@ -11,13 +11,14 @@ import { pyJson } from '../output/format.js';
 import { Redactor, MASK } from '../output/redact.js';
 import { UserError } from '../errors.js';
 import type { OutputSink } from '../output/types.js';
+import type { VarLayer } from '../vars/types.js';
 
 const nullOut: OutputSink = {
   playbookStart() {}, playStart() {}, noHostsMatched() {}, taskStart() {}, hostResult() {}, verbose() {}, warning() {}, recap() {}, close() {},
 };
 
-export function explain(name: string, pb: Playbook, inv: Inventory, extra: { vars: Kw; source?: string }, templar: Templar, limit?: string): number {
-  const ex = new Executor(pb, inv, nullOut, templar, { extraVars: extra.vars, extraVarsSource: extra.source, cliVars: {} }, {
+export function explain(name: string, pb: Playbook, inv: Inventory, extra: { vars: Kw; source?: string; layers?: VarLayer[] }, templar: Templar, limit?: string): number {
+  const ex = new Executor(pb, inv, nullOut, templar, { extraVars: extra.vars, extraVarsSource: extra.source, extraVarsLayers: extra.layers, cliVars: {} }, {
     check: true, diff: false, tags: [], skipTags: [], verbosity: 0,
   });
   const secret = Redactor.isSecretName(name);

@@ -4,8 +4,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { UserError, formatUserError } from '../errors.js';
-import { parseYaml } from '../loader/yaml.js';
+import { UserError, formatUserError, type Pos } from '../errors.js';
+import { parseYaml, posOf } from '../loader/yaml.js';
+import { PREC, type VarLayer } from '../vars/types.js';
 import { parseKV } from '../loader/freeform.js';
 import { loadInventory, type Inventory } from '../inventory/index.js';
 import { loadPlaybook, validateStatic, asList } from '../playbook/load.js';
@@ -22,10 +23,15 @@ import { explain } from './explain.js';
 
 const isMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
-/** Parse every -e value: k=v words, YAML/JSON text, or @file. Later ones win. */
-export function parseExtraVars(values: string[]): { vars: Kw; source?: string } {
+/**
+ * Parse every -e value: k=v words, YAML/JSON text, or @file. Later ones win.
+ * `layers` keeps one layer per -e (same precedence, in order) so an error can
+ * name the -e that set a value; labels never carry values (they may be secrets).
+ */
+export function parseExtraVars(values: string[]): { vars: Kw; source?: string; layers: VarLayer[] } {
   const vars: Kw = {};
   let source: string | undefined;
+  const layers: VarLayer[] = [];
   for (const raw of values) {
     const v = raw.trim();
     if (v.startsWith('@')) {
@@ -35,15 +41,25 @@ export function parseExtraVars(values: string[]): { vars: Kw; source?: string } 
       if (data !== null && !isMap(data)) throw new UserError(`extra vars file ${v.slice(1)} must contain a mapping`, { file, line: 1, col: 1 });
       Object.assign(vars, data ?? {});
       source = file;
+      if (data) layers.push(extraLayer(`extra vars (-e ${v})`, data, file));
     } else if (v.startsWith('{') || v.startsWith('[') || v.startsWith('---')) {
       const data = parseYaml(v, '<extra vars>');
       if (!isMap(data)) throw new UserError('extra vars given as YAML/JSON must be a mapping');
       Object.assign(vars, data);
+      layers.push(extraLayer('extra vars (command line, -e YAML/JSON)', data));
     } else if (v) {
-      Object.assign(vars, parseKV(v));
+      const data = parseKV(v);
+      Object.assign(vars, data);
+      layers.push(extraLayer(`extra vars (command line, -e ${Object.keys(data).map((k) => `${k}=...`).join(' ')})`, data));
     }
   }
-  return { vars, source };
+  return { vars, source, layers };
+}
+
+function extraLayer(label: string, data: Kw, file?: string): VarLayer {
+  const positions: Record<string, Pos> = {};
+  if (file) for (const k of Object.keys(data)) { const p = posOf(data, k); if (p) positions[k] = p; }
+  return { precedence: PREC.EXTRA_VARS, label, vars: data, source: file, positions: file ? positions : undefined };
 }
 
 function splitTags(list: string[]): string[] {
@@ -94,7 +110,7 @@ export async function runCli(playbooks: string[], opts: CliOptions): Promise<num
     const templar = createTemplar();
     // site variables (role argument specs) checked before any host is touched
     for (const pb of pbs) {
-      await new Executor(pb, inv, nullSink(), templar, { extraVars: extra.vars, extraVarsSource: extra.source, cliVars: {} }, {
+      await new Executor(pb, inv, nullSink(), templar, { extraVars: extra.vars, extraVarsSource: extra.source, extraVarsLayers: extra.layers, cliVars: {} }, {
         check: true, diff: false, tags: [], skipTags: [], verbosity: 0,
       }).precheck();
     }
@@ -135,7 +151,7 @@ export async function runCli(playbooks: string[], opts: CliOptions): Promise<num
     if (opts.user) cliVars.ansible_user = opts.user;
     for (const pb of pbs) {
       out.playbookStart(pb.file);
-      const ex = new Executor(pb, inv, out, templar, { extraVars: extra.vars, extraVarsSource: extra.source, cliVars }, {
+      const ex = new Executor(pb, inv, out, templar, { extraVars: extra.vars, extraVarsSource: extra.source, extraVarsLayers: extra.layers, cliVars }, {
         check: !!opts.check, diff: !!opts.diff,
         tags: splitTags(opts.tags ?? []), skipTags: splitTags(opts.skipTags ?? []),
         startAtTask: opts.startAtTask, forks: opts.forks ? parseInt(opts.forks, 10) : undefined,

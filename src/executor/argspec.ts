@@ -131,7 +131,8 @@ export function validateRoleArgs(role: RoleInstance, vars: Kw, layers: VarLayer[
   let msg: string;
   if (e.keyword === 'required') msg = `role '${role.name}': missing required variable '${name}' (expected ${expected})`;
   else msg = `role '${role.name}': variable '${name}'${at} ${e.message ?? 'is invalid'}; expected ${expected}; set at ${where(name, layers)}`;
-  const fromKv = /extra vars/.test(where(name, layers)) && typeof vars[name] === 'string' && spec && spec.type !== 'str';
+  // only a key=value -e gives strings (not an -e @file or an -e YAML/JSON value)
+  const fromKv = /extra vars/.test(where(name, layers)) && !/-e @|YAML\/JSON/.test(where(name, layers)) && typeof vars[name] === 'string' && spec && spec.type !== 'str';
   const hint = fromKv ? `  key=value extra vars are strings; give a typed value as YAML/JSON: -e '{"${name}": ...}'` : undefined;
   throw new UserError(msg, positionOf(name, layers) ?? rolePos, hint);
 }

@@ -16,7 +16,7 @@ import { UnreachableError } from '../connection/types.js';
 import { LocalConnection } from '../connection/local.js';
 import type { Inventory } from '../inventory/index.js';
 import type { Templar, Vars } from '../template/types.js';
-import { lazyVars } from '../template/index.js';
+import { lazyVars, trackUnsafe } from '../template/index.js';
 import type { ModuleResult, ModuleDef, ModuleContext } from '../modules/types.js';
 import { loadModule } from '../modules/index.js';
 import { validateModuleArgs } from '../loader/validate.js';
@@ -387,8 +387,10 @@ export class Executor {
       out.ansible_parent_role_names = roleParents(role);
     }
     if (hs.lastFailure) {
-      out.ansible_failed_task = taskSummary(hs.lastFailure.task);
-      out.ansible_failed_result = hs.lastFailure.result;
+      // Ansible hands these over wrapped as unsafe: never templated again
+      const f = this.failedVars.get(hs.lastFailure);
+      out.ansible_failed_task = f?.task ?? wrapUnsafe(taskSummary(hs.lastFailure.task));
+      out.ansible_failed_result = f?.result ?? wrapUnsafe(hs.lastFailure.result);
     }
   }
 
@@ -575,7 +577,7 @@ export class Executor {
     if (runOnce) {
       const o = outcomes[0] as Outcome | undefined;
       const reg = node.kw.register;
-      if (o && typeof reg === 'string') for (const h of hosts.slice(1)) h.setFacts[reg] = o.result;
+      if (o && typeof reg === 'string') for (const h of hosts.slice(1)) h.setFacts[reg] = first.setFacts[reg] ?? wrapUnsafe(o.result);
       if (o?.result.ansible_facts && (node.action === 'set_fact')) for (const h of hosts.slice(1)) Object.assign(h.setFacts, o.result.ansible_facts);
     }
     const aef = this.kw(node, 'any_errors_fatal');
@@ -637,11 +639,24 @@ export class Executor {
       if (outcome.status === 'failed') {
         try { outcome.ignored = this.kwBool(node, 'ignore_errors', this.scopeVars(h, { ...this.baseScope(), node }), false); } catch { /* keep it failed */ }
       }
-      if (typeof node.kw.register === 'string') h.setFacts[node.kw.register] = outcome.result;
+      if (typeof node.kw.register === 'string') h.setFacts[node.kw.register] = wrapUnsafe(outcome.result);
       emit(outcome.status, outcome.result, { ignored: outcome.ignored });
     }
     this.account(node, h, outcome);
     return outcome;
+  }
+
+  /** ansible_failed_task / ansible_failed_result as the rescue sees them, made once per failure */
+  private failedVars = new WeakMap<object, { task: unknown; result: unknown }>();
+
+  /**
+   * The name ansible_failed_task carries: like Ansible's, templated with the task's
+   * own scope, but raw for a loop task (the loop variable is not defined there).
+   */
+  private failedTaskName(node: TaskNode, h: HostState): string | undefined {
+    const raw = node.kw.name;
+    if (!this.templar.isTemplate(raw) || node.kw.loop !== undefined || Object.keys(node.kw).some((k) => k.startsWith('with_'))) return undefined;
+    try { return this.taskName(node, this.scopeVars(h, { ...this.baseScope(), node })); } catch { return undefined; }
   }
 
   private account(node: TaskNode, h: HostState, o: Outcome): void {
@@ -658,6 +673,7 @@ export class Executor {
         h.failed = true;
         h.everFailed = true;
         h.lastFailure = { task: node, result: o.result };
+        this.failedVars.set(h.lastFailure, { task: wrapUnsafe(taskSummary(node, this.failedTaskName(node, h))), result: wrapUnsafe(o.result) });
         break;
       case 'skipped':
         st.skipped++;
@@ -671,7 +687,13 @@ export class Executor {
     }
   }
 
+  /** Loop items; items of a loop rendered from an unsafe value (`loop: "{{ r.stdout_lines }}"`) stay unsafe, as in Ansible. */
   private loopItems(node: ActionNode | IncludeTasksNode | IncludeRoleNode, vars: Vars): unknown[] | undefined {
+    const t = trackUnsafe(() => this.loopItemsOf(node, vars));
+    return t.unsafe && t.value ? t.value.map(wrapUnsafe) : t.value;
+  }
+
+  private loopItemsOf(node: ActionNode | IncludeTasksNode | IncludeRoleNode, vars: Vars): unknown[] | undefined {
     const kw = node.kw;
     const withKey = Object.keys(kw).find((k) => k.startsWith('with_'));
     if (kw.loop === undefined && !withKey) return undefined;
@@ -763,12 +785,12 @@ export class Executor {
       const w = this.whenOk(node, vars, stop);
       if (!w.ok) {
         const r: ModuleResult = { changed: false, skipped: true, skip_reason: 'Conditional result was False', false_condition: w.cond };
-        if (register) h.setFacts[register] = r;
+        if (register) h.setFacts[register] = wrapUnsafe(r);
         emit('skipped', r);
         return { status: 'skipped', result: r };
       }
       const r = await this.executeOnce(node, h, vars, register, info, () => this.scopeVars(h, scope));
-      if (register) h.setFacts[register] = r;
+      if (register) h.setFacts[register] = wrapUnsafe(r);
       const status = statusOf(r);
       const ignored = status === 'failed' && ignoreErrors();
       emit(status, r, { ignored, delegatedTo: this.delegateName(node, vars) });
@@ -802,9 +824,14 @@ export class Executor {
       const st = statusOf(r);
       if (st !== 'skipped') allSkipped = false;
       if (st === 'changed') { anyChanged = true; this.notify(node, h, ivars); }
+      // a failed item that changed something makes the loop result changed, as in Ansible
+      if (r.changed === true) anyChanged = true;
       if (st === 'failed') anyFailed = true;
       if (node.action === 'set_fact' && r.ansible_facts && !r.failed) Object.assign(h.setFacts, r.ansible_facts);
-      emit(st, r, { item: items[i], label, ignored: st === 'failed' && ignoreErrors() });
+      // per item `[host -> delegate]` like Ansible's callback (skipped items show the host only)
+      let delegatedTo: string | undefined;
+      if (st !== 'skipped') try { delegatedTo = this.delegateName(node, ivars); } catch { /* the item's own error was reported */ }
+      emit(st, r, { item: items[i], label, ignored: st === 'failed' && ignoreErrors(), delegatedTo });
       results.push(r);
       if (lc.pause > 0 && i < items.length - 1) await sleep(lc.pause * 1000);
     }
@@ -815,7 +842,7 @@ export class Executor {
       summary.msg = items.length ? 'All items skipped' : 'No items in the list';
       if (!items.length) summary.skipped_reason = 'No items in the list';
     }
-    if (register) h.setFacts[register] = summary;
+    if (register) h.setFacts[register] = wrapUnsafe(summary);
     const status: HostStatus = anyFailed ? 'failed' : allSkipped ? 'skipped' : anyChanged ? 'changed' : 'ok';
     const ignored = anyFailed && ignoreErrors();
     emit(status, summary, { loopSummary: true, ignored });
@@ -886,7 +913,7 @@ export class Executor {
       r.attempts = attempt;
       let uvars = vars;
       if (register) {
-        h.setFacts[register] = r;
+        h.setFacts[register] = wrapUnsafe(r);
         uvars = rescope();
       }
       const ok = truthy(this.templar.evaluate(str(untilKw), uvars, { pos: node.pos }));
@@ -974,6 +1001,13 @@ export class Executor {
         Object.assign(args, m);
         continue;
       }
+      if (node.action === 'set_fact' && k !== 'cacheable') {
+        // as in Ansible, a value rendered from an unsafe one (a registered result...) stays unsafe
+        const t = trackUnsafe(() => this.templar.render(v, vars, { pos: node.argPos?.[k] ?? pos, searchPath }));
+        // ('yes'/'no'/'true'/'false' strings still become booleans in set_fact)
+        args[k] = t.unsafe && !(typeof t.value === 'string' && /^(true|false|yes|no)$/i.test(t.value)) ? wrapUnsafe(t.value) : t.value;
+        continue;
+      }
       args[k] = this.templar.render(v, vars, { pos: node.argPos?.[k] ?? pos, searchPath });
     }
     args = this.dropOmit(args) as Kw;
@@ -1007,11 +1041,13 @@ export class Executor {
     if (r.failed === undefined) r.failed = false;
     if (r.changed === undefined) r.changed = false;
     if (delegate && this.kwBool(node, 'delegate_facts', vars, false) && r.ansible_facts) {
-      Object.assign(this.host(delegate).facts, r.ansible_facts);
+      // facts a module returns are unsafe in Ansible; set_fact's and include_vars' are not
+      const clean = node.action === 'set_fact' || node.action === 'include_vars';
+      Object.assign(this.host(delegate).facts, clean ? r.ansible_facts : wrapUnsafe(r.ansible_facts));
       delete r.ansible_facts;
     } else if (r.ansible_facts && node.action !== 'set_fact') {
       if (node.action === 'include_vars') Object.assign(h.includeVars, r.ansible_facts);
-      else Object.assign(h.facts, r.ansible_facts);
+      else Object.assign(h.facts, wrapUnsafe(r.ansible_facts));
     }
     return r;
   }
@@ -1234,8 +1270,21 @@ function roleParents(role: RoleInstance): string[] {
   return out;
 }
 
-function taskSummary(node: TaskNode): Kw {
-  return { name: node.kw.name ?? (node.type === 'action' ? node.action : node.type), action: node.type === 'action' ? node.action : node.type, path: `${node.pos.file}:${node.pos.line}` };
+function taskSummary(node: TaskNode, name?: string): Kw {
+  // an unnamed task's name is '' in Ansible's serialized task
+  return { name: name ?? node.kw.name ?? '', action: node.type === 'action' ? node.action : node.type, path: `${node.pos.file}:${node.pos.line}` };
+}
+
+/** Every string in a value marked unsafe (a copy): the template layer gives it back as is. */
+function wrapUnsafe(v: unknown): unknown {
+  if (typeof v === 'string') return new Unsafe(v);
+  if (Array.isArray(v)) return v.map(wrapUnsafe);
+  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    const out: Kw = {};
+    for (const k of Object.keys(v)) out[k] = wrapUnsafe((v as Kw)[k]);
+    return out;
+  }
+  return v;
 }
 
 export function truthy(v: unknown): boolean {

@@ -7,6 +7,8 @@
  * "did you mean" suggestion, the way Ansible users expect to read them.
  */
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { distance } from 'fastest-levenshtein';
@@ -79,7 +81,10 @@ function ajv(): AjvInstance {
   if (!ajvInstance) {
     // optimize: false skips ajv's code-size optimization pass: same validators, compiled
     // in less than half the time (compilation is a large part of herun's start-up)
-    ajvInstance = new Ajv({ allErrors: true, verbose: true, strict: false, code: { optimize: false } });
+    // validateSchema: false: the schemas compiled here are herun's own (keyword and module
+    // argument schemas), so checking them against the draft-07 meta-schema would only cost
+    // start-up time (compiling the meta-schema)
+    ajvInstance = new Ajv({ allErrors: true, verbose: true, strict: false, validateSchema: false, code: { optimize: false } });
     addFormats(ajvInstance);
   }
   return ajvInstance;
@@ -88,20 +93,41 @@ function ajv(): AjvInstance {
 const SCHEMA_DIR = new URL('../../schemas/', import.meta.url);
 const keywordSchemas = new Map<string, { schema: Record<string, any>; validate: ValidateFunction }>();
 
+/**
+ * The keyword validators compiled ahead of time by scripts/build-validators.mjs (npm run
+ * build), used when the schema files are those they were compiled from; undefined when
+ * absent (running from src/) or stale, and the schemas are then compiled with ajv.
+ */
+function precompiledKeywordValidators(texts: string[]): Record<string, ValidateFunction> | undefined {
+  let mod: Record<string, unknown>;
+  try {
+    mod = createRequire(import.meta.url)('./keyword-validators.cjs') as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const hash = createHash('sha1');
+  for (const t of texts) hash.update(t).update('\0');
+  if (mod.SCHEMA_HASH !== hash.digest('hex')) return undefined;
+  return mod as Record<string, ValidateFunction>;
+}
+
 function keywordSchema(kind: 'play' | 'block' | 'task'): { schema: Record<string, any>; validate: ValidateFunction } {
   let entry = keywordSchemas.get(kind);
   if (!entry) {
-    const a = ajv();
-    for (const k of ['task', 'block', 'play']) {
-      const id = `https://herun.invalid/schemas/${k}.schema.json`;
-      if (!a.getSchema(id)) {
-        a.addSchema(JSON.parse(readFileSync(new URL(`${k}.schema.json`, SCHEMA_DIR), 'utf8')));
+    const kinds = ['task', 'block', 'play'] as const;
+    const texts = kinds.map((k) => readFileSync(new URL(`${k}.schema.json`, SCHEMA_DIR), 'utf8'));
+    const pre = precompiledKeywordValidators(texts);
+    kinds.forEach((k, i) => {
+      const schema = JSON.parse(texts[i]!) as Record<string, any>;
+      let validate = pre?.[k];
+      if (!validate) {
+        const a = ajv();
+        if (!a.getSchema(schema.$id)) a.addSchema(schema);
+        validate = a.getSchema(schema.$id)!;
       }
-    }
-    const id = `https://herun.invalid/schemas/${kind}.schema.json`;
-    const validate = a.getSchema(id)!;
-    entry = { schema: validate.schema as Record<string, any>, validate };
-    keywordSchemas.set(kind, entry);
+      keywordSchemas.set(k, { schema, validate });
+    });
+    entry = keywordSchemas.get(kind)!;
   }
   return entry;
 }

@@ -52,6 +52,8 @@ export interface PathInfo {
   md5?: string;
   /** content (when asked and the file is regular and not too big) */
   content?: Buffer;
+  /** with `textContent`: the text could not be read that way (too big, NUL bytes, not UTF-8) */
+  textIncomplete?: boolean;
   /** target umask, e.g. 0o022 */
   umask: number;
   /** whether dirname(path) is an existing directory */
@@ -67,7 +69,22 @@ export interface ProbeOptions {
   /** fetch content of regular files up to maxContent bytes (default 64 MiB) */
   content?: boolean;
   maxContent?: number;
+  /**
+   * with `content`: read files up to TEXT_CONTENT_MAX bytes with the shell's own `read`
+   * (no process started on the target) instead of base64; `content` is then undefined
+   * and `textIncomplete` set when what `read` gave back is not the file (NUL bytes, not
+   * UTF-8): see probeForEdit
+   */
+  textContent?: boolean;
 }
+
+/**
+ * Largest file probe() reads with `textContent`: dash's `read` reads byte by byte, and
+ * beyond about 2 KiB that costs more than starting base64.
+ */
+export const TEXT_CONTENT_MAX = 2048;
+/** Line after which probe() prints a file's text (`textContent`); nothing follows the text. */
+const TEXT_MARK = '__herun_text__';
 
 const CHECKSUM_ALGOS = new Set(['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512']);
 
@@ -110,8 +127,13 @@ export function probeScript(p: string, o: ProbeOptions = {}): string {
   if (o.md5) parts.push(`  if ${reg} && [ -r "$p" ]; then printf 'md5='; md5sum < "$p" || echo; fi`);
   if (o.content) {
     // the size line of stat's output (reg: the file itself, or what the link points to with follow)
+    const b64 = `if [ "$sz" -le ${max} ]; then printf 'content='; base64 -w0 < "$p"; echo; fi`;
+    // textContent, small file: builtins only, `read` line by line (a last line without
+    // newline is left in $l); printed last, after a mark line (parseProbe checks it)
+    const text = `printf '%s\\n' ${TEXT_MARK}; l=; while IFS= read -r l; do printf '%s\\n' "$l"; l=; done < "$p"; [ -z "$l" ] || printf '%s' "$l"`;
     parts.push(
-      `  if ${reg} && [ -r "$p" ]; then sz=\${st#*"\n"size=}; sz=\${sz%%"\n"*}; if [ "$sz" -le ${max} ]; then printf 'content='; base64 -w0 < "$p"; echo; fi; fi`,
+      `  if ${reg} && [ -r "$p" ]; then sz=\${st#*"\n"size=}; sz=\${sz%%"\n"*}; ` +
+        (o.textContent ? `if [ "$sz" -le ${Math.min(TEXT_CONTENT_MAX, max)} ]; then ${text}; else ${b64}; fi; fi` : `${b64}; fi`),
     );
   }
   parts.push('fi', ':');
@@ -119,7 +141,7 @@ export function probeScript(p: string, o: ProbeOptions = {}): string {
     '__herun_probe() {',
     ...parts,
     '}',
-    '__herun_probe; __herun_r=$?; unset -f __herun_probe; unset p d st sz',
+    '__herun_probe; __herun_r=$?; unset -f __herun_probe; unset p d st sz l',
     'case $__herun_r in 0) unset __herun_r ;; *) unset __herun_r; false ;; esac',
   ].join('\n');
 }
@@ -145,6 +167,13 @@ function withFraction(sec: string | undefined, human: string | undefined): numbe
 }
 
 export function parseProbe(p: string, out: string): PathInfo {
+  // `textContent`: everything after the mark line is the file's text
+  let text: string | undefined;
+  const tm = out.indexOf(TEXT_MARK + '\n');
+  if (tm >= 0 && (tm === 0 || out[tm - 1] === '\n')) {
+    text = out.slice(tm + TEXT_MARK.length + 1);
+    out = out.slice(0, tm);
+  }
   const kv = new Map<string, string>();
   for (const line of out.split('\n')) {
     const i = line.indexOf('=');
@@ -185,6 +214,13 @@ export function parseProbe(p: string, out: string): PathInfo {
   if (kv.has('checksum')) info.checksum = hex(kv.get('checksum')!);
   if (kv.has('md5')) info.md5 = hex(kv.get('md5')!);
   if (kv.has('content')) info.content = Buffer.from(kv.get('content')!, 'base64');
+  if (text !== undefined) {
+    const buf = Buffer.from(text, 'utf8');
+    // what `read` gave back is not the file: NUL bytes dropped, bytes that are not
+    // UTF-8 (decoded as U+FFFD), or the file changed since stat
+    if (buf.length !== info.size || text.includes('\uFFFD')) info.textIncomplete = true;
+    else info.content = buf;
+  }
   return info;
 }
 
@@ -516,7 +552,11 @@ export async function finishEdit(ctx: ModuleContext, o: EditOptions): Promise<{ 
 }
 
 /** probe for an edit: follows links, with content */
-export function probeForEdit(ctx: ModuleContext, p: string): Promise<PathInfo> {
+export async function probeForEdit(ctx: ModuleContext, p: string): Promise<PathInfo> {
+  // text files (the usual case) are read by the shell itself, without starting a process
+  // on the target; anything else is fetched again as base64 (docs/decisions/heap-growth.md, "Processes started on the target")
+  const info = await probe(ctx, p, { follow: true, content: true, textContent: true });
+  if (!info.textIncomplete) return info;
   return probe(ctx, p, { follow: true, content: true });
 }
 

@@ -204,4 +204,4 @@ export function createTemplar(): Templar {
 }
 
 export { Unsafe, tuple };
-export { lazyVars } from './lazy.js';
+export { lazyVars, trackUnsafe } from './lazy.js';

@@ -11,6 +11,9 @@
  *    executor drops any module argument whose rendered value equals it),
  *    `groups`, `inventory_hostname`, `ansible_check_mode`...
  *  - Unsafe values come back as plain strings, never rendered.
+ *  - `trackUnsafe(fn)` tells whether fn read a variable holding an unsafe value
+ *    (directly or through another variable's template), as Ansible's template
+ *    context does: the caller then wraps the rendered value as unsafe again.
  */
 import { TemplateError, type Pos } from '../errors.js';
 import { Unsafe } from '../loader/unsafe.js';
@@ -24,8 +27,26 @@ export interface LazyOptions {
   raw?: Iterable<string>;
 }
 
+/** the innermost trackUnsafe() call running, if any */
+let unsafeRec: { hit: boolean } | null = null;
+
+/** Run fn, noting whether it read a variable that holds (or was rendered from) an unsafe value. */
+export function trackUnsafe<T>(fn: () => T): { value: T; unsafe: boolean } {
+  const prev = unsafeRec;
+  const rec = { hit: false };
+  unsafeRec = rec;
+  try {
+    return { value: fn(), unsafe: rec.hit };
+  } finally {
+    unsafeRec = prev;
+    if (prev && rec.hit) prev.hit = true;
+  }
+}
+
 export function lazyVars(layers: Record<string, unknown>, templar: Templar, opts: LazyOptions = {}): Record<string, unknown> {
   const cache = new Map<string, unknown>();
+  // names whose value is unsafe or was rendered from an unsafe value
+  const tainted = new Set<string>();
   const inProgress: string[] = [];
   const raw = new Set(opts.raw ?? []);
   const renderOpts = { pos: opts.pos, searchPath: opts.searchPath };
@@ -36,6 +57,7 @@ export function lazyVars(layers: Record<string, unknown>, templar: Templar, opts
     const rawValue = layers[name];
     if (rawValue === undefined || raw.has(name)) return rawValue;
     if (rawValue instanceof Unsafe) {
+      tainted.add(name);
       cache.set(name, rawValue.value);
       return rawValue.value;
     }
@@ -49,9 +71,10 @@ export function lazyVars(layers: Record<string, unknown>, templar: Templar, opts
     }
     inProgress.push(name);
     try {
-      const v = templar.render(rawValue, proxy, renderOpts);
-      cache.set(name, v);
-      return v;
+      const t = trackUnsafe(() => templar.render(rawValue, proxy, renderOpts));
+      if (t.unsafe || hasUnsafe(rawValue)) tainted.add(name);
+      cache.set(name, t.value);
+      return t.value;
     } finally {
       inProgress.pop();
     }
@@ -60,7 +83,9 @@ export function lazyVars(layers: Record<string, unknown>, templar: Templar, opts
     get(_t, key) {
       if (typeof key !== 'string') return undefined;
       if (!Object.prototype.hasOwnProperty.call(layers, key)) return undefined;
-      return resolve(key);
+      const v = resolve(key);
+      if (unsafeRec && tainted.has(key)) unsafeRec.hit = true;
+      return v;
     },
     has(_t, key) {
       return typeof key === 'string' && Object.prototype.hasOwnProperty.call(layers, key) && layers[key] !== undefined;
@@ -70,13 +95,22 @@ export function lazyVars(layers: Record<string, unknown>, templar: Templar, opts
     },
     getOwnPropertyDescriptor(_t, key) {
       if (typeof key !== 'string' || !Object.prototype.hasOwnProperty.call(layers, key)) return undefined;
-      return { configurable: true, enumerable: true, writable: false, value: resolve(key) };
+      const value = resolve(key);
+      if (unsafeRec && tainted.has(key)) unsafeRec.hit = true;
+      return { configurable: true, enumerable: true, writable: false, value };
     },
     set() {
       return false;
     },
   });
   return markDict(proxy);
+}
+
+function hasUnsafe(v: unknown): boolean {
+  if (v instanceof Unsafe) return true;
+  if (Array.isArray(v)) return v.some(hasUnsafe);
+  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v).some(hasUnsafe);
+  return false;
 }
 
 function needsRender(v: unknown): boolean {

@@ -20,6 +20,8 @@ export interface HostVarState {
 export interface RunVars {
   extraVars: Kw;
   extraVarsSource?: string;
+  /** one layer per -e in order (names the -e that set a value); else one layer from extraVars */
+  extraVarsLayers?: VarLayer[];
   /** values from CLI options (-u -> ansible_user ...): lowest precedence */
   cliVars: Kw;
 }
@@ -101,7 +103,8 @@ export class VarManager {
     for (const r of ownRoles) push(PREC.ROLE_PARAMS, `role params (${r.name})`, r.params);
     for (const p of scope.includeParams ?? []) push(PREC.INCLUDE_PARAMS, 'include params', p);
     for (const n of chain) if (n.type === 'block' && n.includeParams) push(PREC.INCLUDE_PARAMS, 'include params', n.includeParams);
-    push(PREC.EXTRA_VARS, 'extra vars (-e)', this.run.extraVars, this.run.extraVarsSource);
+    if (this.run.extraVarsLayers) for (const l of this.run.extraVarsLayers) push(PREC.EXTRA_VARS, l.label, l.vars, l.source, l.positions);
+    else push(PREC.EXTRA_VARS, 'extra vars (-e)', this.run.extraVars, this.run.extraVarsSource);
     if (scope.loopVars) push(PREC.EXTRA_VARS + 1, 'loop variables', scope.loopVars);
     return L;
   }

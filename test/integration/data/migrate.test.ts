@@ -52,6 +52,13 @@ async function herunWithFault(playbook: string, role: string, trigger: string, f
 }
 /** a trigger that polls `test` inside the host every 10 ms for up to 20 s (one `lab exec` is too slow to poll with) */
 const inHostWatch = (test: string) => `i=0; while [ $i -lt 2000 ]; do ${test} && exit 0; sleep 0.01; i=$((i+1)); done; exit 1`;
+/**
+ * a test that kills (-9) the processes named `name` of this lab host only: lab hosts share
+ * the machine's PID namespace, so only those in the host's own mount namespace (the one
+ * `lab exec` entered) are its; true when one was killed
+ */
+const killInHost = (name: string) =>
+  `me=$(readlink /proc/$$/ns/mnt); k=1; for p in $(pgrep -x ${name}); do [ "$(readlink /proc/$p/ns/mnt 2>/dev/null)" = "$me" ] && kill -9 $p 2>/dev/null && k=0; done; [ $k = 0 ]`;
 const recap = (out: string) => /changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=\d+\s+rescued=(\d+)/.exec(out.split('PLAY RECAP').pop() ?? '');
 const engineConf = async () => (await x('engine', 'cat /etc/ovirt-engine/engine.conf.d/10-setup-database.conf')).stdout;
 const health = async () => (await x('engine', 'curl -sk --max-time 5 https://localhost/ovirt-engine/services/health')).stdout;
@@ -95,7 +102,7 @@ describe('migrate-db.yml / migrate-dwh.yml on the pg scenario', () => {
     const before = await tables('engine', 'engine');
     // the restore of the seeded DB lasts well under a second and one `lab exec` costs ~0.4 s: the
     // watch runs inside the DB host (every 10 ms) and kills pg_restore (leader and workers) itself
-    const r = await herunWithFault('migrate-db.yml', 'db', inHostWatch('pkill -9 -x pg_restore'), async () => undefined);
+    const r = await herunWithFault('migrate-db.yml', 'db', inHostWatch(killInHost('pg_restore')), async () => undefined);
     expect(r.rc).not.toBe(0);
     expect(recap(r.stdout)?.[4]).toBe('1');
     expect(r.stdout).toMatch(/match table by table/);
