@@ -96,6 +96,9 @@ describe('migrate-db.yml / migrate-dwh.yml on the pg scenario', () => {
     expect(r.rc, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/-ENGINE_DB_HOST="localhost"\n\+ENGINE_DB_HOST="db\.lab\.example"/);
     expect(await treeHash()).toBe(before);
+    const d = await herun('migrate-dwh.yml', ['--check', '--diff']);
+    expect(d.rc, d.stdout + d.stderr).toBe(0);
+    expect(await treeHash()).toBe(before);
   }, 600_000);
 
   it('pg_restore killed midway: the play rescues, the engine runs on the old, complete database', async () => {

@@ -57,7 +57,8 @@ describe('herun-lab (loopback hosts)', () => {
     expect(existsSync(marker)).toBe(false);
     // /tmp and /root are private to each host
     await lab!.ssh('labt1', 'echo t > /tmp/iso-t');
-    expect((await lab!.ssh('labt3', 'ls /tmp')).stdout).toBe('');
+    expect((await lab!.ssh('labt3', 'test -e /tmp/iso-t && echo yes || echo no')).stdout).toBe('no\n');
+    expect((await lab!.ssh('labt1', 'test -e /tmp/iso-t && echo yes || echo no')).stdout).toBe('yes\n');
     // exec sees the host's own filesystem
     expect((await lab!.exec('labt1', `cat ${marker}; hostname`)).stdout).toBe('one\nlabt1\n');
   });
