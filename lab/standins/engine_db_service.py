@@ -10,7 +10,9 @@ with psql (password through a private 0600 passfile, never on a command line):
 `/ovirt-engine/services/health` answers "DB Up!Welcome to Health Status!" only when
 the query succeeds, else 503 with an error page. The REST API reads the hosts from
 that database too (vds_static + vds_dynamic): GET /api/hosts[/<id>],
-POST /api/hosts/<id>/deactivate|activate, DELETE /api/hosts/<id> (an operational
+POST /api/hosts/<id>/deactivate|activate, POST /api/hosts/<id>/fence with exactly
+<action><fence_type>manual</fence_type></action> for a non_responsive host (status 4
+in vds_dynamic; its VMs go Down), DELETE /api/hosts/<id> (an operational
 host needs <action><force>true</force></action>). Basic auth admin@internal, checked
 against vdc_options.AdminPasswordHash (salt$sha256(salt+password)).
 """
@@ -211,22 +213,48 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         sub = self.route()
-        if not sub or len(sub) != 2 or sub[1] not in ('deactivate', 'activate'):
+        if not sub or len(sub) != 2 or sub[1] not in ('deactivate', 'activate', 'fence'):
             return self.send(404, fault('Not Found', self.path))
 
         def go():
             if not self.auth():
                 return
-            self.body()
+            raw = self.body()
             if not self.headers.get('Content-Type', '').startswith('application/xml'):
                 return self.send(415, fault('Unsupported Media Type', 'Content-Type must be application/xml'))
             r = self.host_row(sub[0])
             if r is None:
                 return self.send(404, fault('Not Found', 'Entity not found: ' + sub[0]))
+            if sub[1] == 'fence':
+                return self.fence(sub[0], r, raw)
             st = 2 if sub[1] == 'deactivate' else 3
             psql("UPDATE vds_dynamic SET status = %d WHERE vds_id = :'p0'" % st, (sub[0],))
             self.send(200, '<action><status>complete</status></action>')
         self.guarded(go)
+
+    def fence(self, hid, r, raw):
+        """POST /hosts/<id>/fence (not in ovirt-contract.md; oVirt's HostService.fence, FenceType):
+        only <action><fence_type>manual</fence_type></action>, i.e. the administrator's
+        "Confirm 'Host has been rebooted'" for a Non Responsive host: the VMs that ran on it
+        go Down and off the host. The power-management types need a fence agent: refused."""
+        try:
+            el = ET.fromstring(raw)
+        except ET.ParseError as ex:
+            return self.send(400, fault('Bad Request', 'malformed XML: %s' % ex))
+        kids = list(el)
+        if el.tag != 'action' or el.attrib or len(kids) != 1 or kids[0].tag != 'fence_type' or kids[0].attrib or list(kids[0]) \
+                or (el.text or '').strip() or (kids[0].tail or '').strip():
+            return self.send(400, fault('Bad Request', 'expected <action><fence_type>TYPE</fence_type></action>'))
+        ftype = (kids[0].text or '').strip()
+        if ftype in ('restart', 'start', 'stop', 'status'):
+            return self.send(409, fault('Operation Failed', 'Cannot %s Host. Power Management is not enabled for the Host.' % ftype))
+        if ftype != 'manual':
+            return self.send(400, fault('Bad Request', "invalid fence_type '%s' (manual, restart, start, stop, status)" % ftype))
+        if r[3] != '4':
+            return self.send(409, fault('Operation Failed', "Cannot confirm 'Host has been rebooted' Host. Host status is %s, "
+                                        "it must be Non Responsive." % STATUS_NAMES.get(int(r[3] or 0), 'unassigned')))
+        psql("UPDATE vm_dynamic SET status = 0, run_on_vds = NULL WHERE run_on_vds = :'p0'", (hid,))
+        self.send(200, '<action><status>complete</status></action>')
 
     def do_DELETE(self):
         sub = self.route()

@@ -3,12 +3,15 @@
  * - backup.yml end to end, rerun changed=0;
  * - restore.yml --check --diff first: nothing changes on any lab host (file trees,
  *   per-table row counts and checksums, services) and the config edits show as diffs;
- * - restore-side faults (pg_restore SIGKILLed while loading data; the REST login refused
+ * - restore-side faults (pg_restore SIGKILLed midway through a table's COPY; the REST login refused
  *   after engine-setup): the play rescues, the old engine runs again on its data and
  *   every table still matches, the target is left clean for the next run;
  * - the 6.2.2 restore end to end (engine-backup --provision-db, engine-setup, failover
- *   host removed and hosts activated through the REST API), rerun changed=0, under
- *   -vvvv while `ps -eo args` is polled on every lab host and the controller;
+ *   host removed and hosts activated through the REST API, ovirt-engine-dwhd running on the
+ *   restored history DB), rerun changed=0, under -vvvv while `ps -eo args` is polled on
+ *   every lab host and the controller;
+ * - step 9: the Non Responsive host003 fenced (manual) and force-removed through REST when
+ *   listed; a listed host that is up stops the role before anything is fenced; --check changes nothing;
  * - the 6.2.3 manual-database branch end to end (postgresql_* modules, pg_hba,
  *   listen_addresses, --change-db-credentials --db-passfile) with --output json, rerun
  *   changed=0;
@@ -22,7 +25,7 @@ import path from 'node:path';
 import { LAB_BIN, labUnavailable } from '../../helpers/lab.js';
 
 const ROOT = path.resolve(__dirname, '../../..');
-const PREFIX = 'rs2';
+const PREFIX = process.env.HERUN_RESTORE_TEST_PREFIX ?? 'rs2';   // another prefix: run it beside another lab
 const P = `/var/tmp/herun-lab/${PREFIX}`;
 const HOSTS = ['engine', 'db', 'dwh', 'backup', 'he1'];
 const STAGE = path.join(ROOT, 'playbooks/.engine-backups');
@@ -81,31 +84,32 @@ function hostState(h: string): string {
 }
 const labState = () => Object.fromEntries(HOSTS.map((h) => [h, hostState(h) + dbSums(h)]));
 
-const resetTarget = () => onHost('he1', '/etc/init.d/ovirt-engine stop; rm -f /var/lib/ovirt-engine/herun-restored-*; ' +
+const HOST003 = "(SELECT vds_id FROM vds_static WHERE vds_name = 'host003')";
+/** ovirt-engine-dwhd on a host: running? enabled? */
+function dwhd(h: string): { running: boolean; enabled: boolean } {
+  const st = onHost(h, '/etc/init.d/ovirt-engine-dwhd status >/dev/null 2>&1 && echo running; ls /etc/rc2.d/S??ovirt-engine-dwhd >/dev/null 2>&1 && echo enabled').out;
+  return { running: /^running$/m.test(st), enabled: /^enabled$/m.test(st) };
+}
+/** The checks of the DWH database dwhd logged on a host (one line each, "... DWH database HOST: ok"). */
+const dwhdChecks = (h: string) => onHost(h, "grep ' DWH database ' /var/log/ovirt-engine-dwh/ovirt-engine-dwhd.log 2>/dev/null").out.split('\n').filter(Boolean);
+/** The checks logged after the first `n`, once there is one (bounded wait: dwhd checks every 2 s). */
+function newDwhdChecks(h: string, n: number): string[] {
+  for (let i = 0; i < 50; i++) {
+    const l = dwhdChecks(h);
+    if (l.length > n) return l.slice(n);
+    spawnSync('sleep', ['0.2']);
+  }
+  return [];
+}
+
+const resetTarget = () => onHost('he1', '/etc/init.d/ovirt-engine stop; /etc/init.d/ovirt-engine-dwhd stop; rm -f /var/lib/ovirt-engine/herun-restored-*; ' +
   'cd / && runuser -u postgres -- dropdb --if-exists engine && runuser -u postgres -- dropdb --if-exists ovirt_engine_history; ' +
   'sed -i "/^127.0.1.1 engine.lab.example/d" /etc/hosts');
 
-// The fault: the real pg_restore (with its -j workers, one process group) is SIGKILLed
-// as soon as it is copying table data into the target database.
-const PG_RESTORE_KILLER = `#!/bin/sh
-setsid /usr/lib/postgresql/15/bin/pg_restore "$@" &
-pid=$!
-db=$(prev=; for a in "$@"; do [ "$prev" = -d ] && echo "$a"; prev=$a; done)
-i=0
-while kill -0 "$pid" 2>/dev/null && [ $i -lt 600 ]; do
-  n=$(cd / && runuser -u postgres -- psql -X -Atc "select count(*) from pg_stat_activity where datname = '$db' and state = 'active' and query ilike 'copy %'" 2>/dev/null)
-  if [ "\${n:-0}" -gt 0 ]; then
-    /bin/kill -KILL -- "-$pid"
-    echo "killed $db while loading" >> /var/tmp/pg-restore-fault.log
-    wait "$pid"
-    exit 137
-  fi
-  i=$((i + 1))
-done
-wait "$pid"
-echo "missed $db" >> /var/tmp/pg-restore-fault.log
-exit 137
-`;
+// The fault (test/integration/data/pg_restore_fault.py, he1's /usr/bin/pg_restore only): the real
+// pg_restore (with its -j workers) talks to the server through a byte-counting relay and is
+// SIGKILLed at a fixed point of the data stream, while a table's COPY is stalled midway.
+const PG_RESTORE_FAULT = readFileSync(path.join(__dirname, 'pg_restore_fault.py'), 'utf8');
 
 describe('engine_restore on the pg scenario', () => {
   let secrets: string[] = [];
@@ -124,6 +128,8 @@ describe('engine_restore on the pg scenario', () => {
   it('backs up with host002 in maintenance, verifies the copy, then changes nothing', async () => {
     // host002 is in maintenance in the backup: the restore must activate it (guide 6.2.2 step 8)
     psql('engine', 'engine', "UPDATE vds_dynamic SET status = 2 WHERE vds_id = (SELECT vds_id FROM vds_static WHERE vds_name = 'host002');");
+    // host003 stopped answering before the backup: Non Responsive, its running VMs Unknown (guide 6.2.2 step 9)
+    psql('engine', 'engine', `UPDATE vds_dynamic SET status = 4 WHERE vds_id = ${HOST003}; UPDATE vm_dynamic SET status = 7 WHERE status = 1 AND run_on_vds = ${HOST003};`);
     // --check first: nothing changes on any host (files, services, every table)
     const stateBefore = labState();
     const c = play('backup.yml', ['--check']);
@@ -158,7 +164,7 @@ describe('engine_restore on the pg scenario', () => {
   it('pg_restore killed midway: the play rescues, the old engine runs on its data, every table still matches', () => {
     const old = dbSums('engine');
     expect(old).toMatch(/public\.vm_samples_history \d+/);
-    onHost('he1', 'mv /usr/bin/pg_restore /usr/bin/pg_restore.lab-orig && cat > /usr/bin/pg_restore && chmod 0755 /usr/bin/pg_restore', PG_RESTORE_KILLER);
+    onHost('he1', 'rm -f /var/tmp/pg-restore-fault.log && mv /usr/bin/pg_restore /usr/bin/pg_restore.lab-orig && cat > /usr/bin/pg_restore && chmod 0755 /usr/bin/pg_restore', PG_RESTORE_FAULT);
     let r;
     try {
       r = play('restore.yml');
@@ -167,7 +173,19 @@ describe('engine_restore on the pg scenario', () => {
     }
     outputs.push(r.out);
     expect(r.rc, r.out).toBe(2);
-    expect(onHost('he1', 'cat /var/tmp/pg-restore-fault.log').out).toContain('killed engine while loading');
+    // killed midway: the schema was there and each table being copied had some, not all, of its rows
+    const fault = onHost('he1', 'cat /var/tmp/pg-restore-fault.log').out;
+    const m = /^killed engine after \d+ bytes; copying: (.+); tables (\d+), committed rows (\d+)$/m.exec(fault);
+    expect(m, fault).not.toBeNull();
+    expect(Number(m![2])).toBeGreaterThan(0);
+    const engineSection = old.split('## ').find((sec) => sec.startsWith('engine\n')) ?? '';
+    // (with -j 2 two COPYs may be under way; at least one of them is partway through its table)
+    const midway = m![1]!.split(', ').filter((c) => {
+      const t = /^(?:public\.)?(\w+) (\d+)$/.exec(c);
+      const total = Number(new RegExp(`^public\\.${t?.[1]} (\\d+) `, 'm').exec(engineSection)?.[1] ?? 0);
+      return t !== null && Number(t[2]) > 0 && Number(t[2]) < total;
+    });
+    expect(midway.length, fault).toBeGreaterThan(0);
     expect(r.out).toMatch(/FATAL: pg_restore of engine failed/);
     expect(r.out).toMatch(/restore failed: non-zero return code \(FATAL: pg_restore of engine failed: [^)]*\); .*old engine runs again/);
     expect(recap(r.out)[2]).toBe('1');
@@ -181,6 +199,7 @@ describe('engine_restore on the pg scenario', () => {
     expect(psql('he1', 'postgres', "SELECT count(*) FROM pg_database WHERE datname IN ('engine', 'ovirt_engine_history');").out.trim()).toBe('0');
     expect(onHost('he1', 'grep -c "^127.0.1.1 engine.lab.example" /etc/hosts').out.trim()).toBe('0');
     expect(existsSync(path.join(STAGE, 'restore-engine-backup.tar.gz'))).toBe(false);
+    expect(dwhd('he1')).toEqual({ running: false, enabled: false });
   }, 600_000);
 
   it('a failure after engine-setup (REST refuses the admin login) rescues as well', () => {
@@ -196,9 +215,13 @@ describe('engine_restore on the pg scenario', () => {
     expect(onHost('he1', '/etc/init.d/ovirt-engine status').rc).not.toBe(0);
     expect(psql('he1', 'postgres', "SELECT count(*) FROM pg_database WHERE datname IN ('engine', 'ovirt_engine_history');").out.trim()).toBe('0');
     expect(onHost('he1', 'ls /var/lib/ovirt-engine').out).not.toContain('herun-restored-');
+    // dwhd had been started on the new engine after engine-setup: the rescue stopped and disabled it again
+    expect(r.out).toMatch(/ovirt-engine-dwhd started on the new engine[^\n]*\nchanged:/);
+    expect(dwhd('he1')).toEqual({ running: false, enabled: false });
   }, 600_000);
 
-  it('restores (6.2.2): engine-setup, every table equal, failover host removed, hosts activated; rerun changes nothing', async () => {
+  it('restores (6.2.2): engine-setup, every table equal, failover host removed, hosts activated, dwhd runs; rerun changes nothing', async () => {
+    const checks0 = dwhdChecks('he1').length;
     const r = await playPolled('restore.yml', ['-vvvv']);
     outputs.push(r.out); psLines.push(...r.ps);
     expect(r.rc, r.out.slice(-3000)).toBe(0);
@@ -219,10 +242,75 @@ describe('engine_restore on the pg scenario', () => {
     expect(statSync(STAGE).mode & 0o777).toBe(0o700);
     const conf = onHost('he1', 'stat -c %a /etc/ovirt-engine/engine.conf.d/10-setup-database.conf; grep -c "^ENGINE_DB_HOST=\\"localhost\\"$" /etc/ovirt-engine/engine.conf.d/10-setup-database.conf').out.split('\n');
     expect(conf.slice(0, 2)).toEqual(['600', '1']);
+    // guide 6.2.2: the Data Warehouse service runs on the restored engine, on the restored history DB
+    expect(dwhd('he1')).toEqual({ running: true, enabled: true });
+    expect(onHost('he1', 'grep -E "^DWH_DB_(HOST|DATABASE)=" /etc/ovirt-engine-dwh/ovirt-engine-dwhd.conf.d/10-setup-database.conf').out.trim())
+      .toBe('DWH_DB_HOST="localhost"\nDWH_DB_DATABASE="ovirt_engine_history"');
+    const checks = newDwhdChecks('he1', checks0);
+    expect(checks.length, 'dwhd logged no check of its DWH database').toBeGreaterThan(0);
+    for (const c of checks) expect(c).toMatch(/ DWH database localhost: ok$/);
+    expect(psql('he1', 'ovirt_engine_history', 'SELECT count(*) FROM host_samples_history;').out.trim()).not.toBe('0');
+    expect(dwhd('engine').running).toBe(false);
     const again = play('restore.yml');
     outputs.push(again.out);
     expect(recap(again.out)[1], again.out).toBe('0');
     expect(recap(again.out)[2]).toBe('0');
+  }, 600_000);
+
+  it('fences and force-removes only the listed Non Responsive host (6.2.2 step 9); refuses before fencing anything; --check changes nothing', () => {
+    const q = (sql: string) => psql('he1', 'engine', sql).out.trim();
+    expect(q(`SELECT status FROM vds_dynamic WHERE vds_id = ${HOST003};`)).toBe('4');
+    const vms = q(`SELECT string_agg(quote_literal(vm_guid::text), ',') FROM vm_dynamic WHERE run_on_vds = ${HOST003} AND status = 7;`);
+    expect(vms.split(',').length).toBeGreaterThan(10);
+    const fenceVar = (hosts: string[]) => ['-e', JSON.stringify({ engine_restore_fence_hosts: hosts })];
+    const before = dbSums('he1');
+    // the REST stand-in's fence action: manual only, the exact XML, never for a host that is up
+    const id = (n: string) => q(`SELECT vds_id FROM vds_static WHERE vds_name = '${n}';`);
+    const post = (hid: string, body: string) => onHost('he1',
+      `curl -sS -o /dev/null -w '%{http_code}' -K - --cacert /etc/pki/ovirt-engine-ca-pinned.pem -H 'Content-Type: application/xml' --data-binary '${body}' https://engine.lab.example/ovirt-engine/api/hosts/${hid}/fence`,
+      `user = "admin@internal:${secrets[2]}"\n`).out;
+    expect(post(id('host004'), '<action><fence_type>manual</fence_type></action>')).toBe('409');
+    expect(post(id('host003'), '<action><fence_type>restart</fence_type></action>')).toBe('409');
+    expect(post(id('host003'), '<action><fence_type>manual</fence_type><force>true</force></action>')).toBe('400');
+    expect(post(id('host003'), '<action><fence_type>Manual</fence_type></action>')).toBe('400');
+    expect(dbSums('he1')).toBe(before);
+    // a bad name is refused by the argument spec before anything runs
+    const bad = play('restore.yml', fenceVar(['host 003']));
+    outputs.push(bad.out);
+    expect(bad.rc).not.toBe(0);
+    expect(bad.out).toMatch(/variable 'engine_restore_fence_hosts' \(at 0\) must match pattern/);
+    expect(bad.out).not.toContain('PLAY [');
+    // host004 is up, nohost does not exist: nothing is fenced, not even host003
+    const refused = play('restore.yml', fenceVar(['host003', 'host004', 'nohost']));
+    outputs.push(refused.out);
+    expect(refused.rc, refused.out.slice(-3000)).toBe(2);
+    expect(refused.out).toMatch(/host004 is up; nohost is not a host of the engine; only a Non Responsive\s+host may be fenced/);
+    expect(refused.out).not.toMatch(/Fence manually[^\n]*\n(changed|ok):/);
+    expect(dbSums('he1')).toBe(before);
+    // --check: reads the host list, changes nothing
+    const check = play('restore.yml', [...fenceVar(['host003']), '--check']);
+    outputs.push(check.out);
+    expect(check.rc, check.out.slice(-3000)).toBe(0);
+    expect(check.out).toMatch(/Refuse to fence a host that is not Non Responsive[^\n]*\nok:/);   // checked on the real host list
+    expect(check.out).not.toMatch(/Fence manually[^\n]*\n(changed|ok):/);
+    expect(dbSums('he1')).toBe(before);
+    expect(onHost('he1', 'ls /var/lib/ovirt-engine').out).not.toContain('herun-fenced-');
+    // fenced, its VMs Down and off the host, then force-removed
+    const r = play('restore.yml', fenceVar(['host003']));
+    outputs.push(r.out);
+    expect(r.rc, r.out.slice(-3000)).toBe(0);
+    expect(r.out).toMatch(/Fence manually[^\n]*\nchanged: .*\(item=host003\)/);
+    expect(r.out).toMatch(/Force-remove the fenced hosts[^\n]*\nchanged: .*\(item=host003\)/);
+    expect(q("SELECT count(*) FROM vds_static WHERE vds_name = 'host003';")).toBe('0');
+    expect(q('SELECT count(*) FROM vds_static;')).toBe('38');
+    expect(q(`SELECT count(*) FROM vm_dynamic WHERE vm_guid::text IN (${vms}) AND status = 0 AND run_on_vds IS NULL;`)).toBe(String(vms.split(',').length));
+    // everything else as before: only vds_*, vm_dynamic changed
+    const changedTables = (a: string, b: string) => { const bl = new Set(b.split('\n')); return a.split('\n').filter((l) => !bl.has(l)).map((l) => l.split(' ')[0]); };
+    expect(changedTables(before, dbSums('he1')).sort()).toEqual(['public.vds_dynamic', 'public.vds_static', 'public.vds_statistics', 'public.vm_dynamic']);
+    const again = play('restore.yml', fenceVar(['host003']));
+    outputs.push(again.out);
+    expect(again.rc, again.out.slice(-3000)).toBe(0);
+    expect(recap(again.out)[1], again.out).toBe('0');
   }, 600_000);
 
   it('restores into hand-made databases (6.2.3, --change-db-credentials), JSON events, rerun changes nothing', async () => {
@@ -238,6 +326,7 @@ describe('engine_restore on the pg scenario', () => {
     expect(c.out).toContain('+OVESETUP_DB/host=str:he1.lab.example');
     const after = labState();
     for (const h of HOSTS) expect(after[h], h).toBe(before[h]);
+    const checks0 = dwhdChecks('he1').length;
     const r = await playPolled('restore.yml', extra);
     outputs.push(r.out); psLines.push(...r.ps);
     expect(r.rc, r.out.slice(-3000)).toBe(0);
@@ -261,6 +350,10 @@ describe('engine_restore on the pg scenario', () => {
     expect(onHost('he1', 'curl -sk https://localhost/ovirt-engine/services/health').out).toContain('DB Up!Welcome to Health Status!');
     expect(psql('he1', 'engine', "SELECT count(*) FROM vds_static WHERE vds_name = 'hosted_engine_1';").out.trim()).toBe('0');
     expect(onHost('he1', 'ls -A /var/backups/ovirt-engine').out).not.toMatch(/\.pass|answers/);
+    expect(dwhd('he1')).toEqual({ running: true, enabled: true });
+    const checks = newDwhdChecks('he1', checks0);
+    expect(checks.length).toBeGreaterThan(0);
+    for (const c of checks) expect(c).toMatch(/ DWH database he1\.lab\.example: ok$/);
     const again = play('restore.yml', extra);
     outputs.push(again.out);
     const rc = again.out.split('\n').filter((l) => l.includes('"event":"recap"')).map((l) => JSON.parse(l) as { stats: Record<string, { changed: number; failures?: number; failed?: number }> });

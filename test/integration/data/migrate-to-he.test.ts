@@ -2,7 +2,7 @@
  * migrate-to-he.yml (guide 4.1, issue 5) on the `pg` lab scenario: the standalone engine on
  * `engine` (real PostgreSQL 15, ~410,000 seeded rows) moves into the self-hosted engine deployed
  * on `he1` (which also stands in for the new engine VM). Order of the cases matters:
- * --check first changes nothing anywhere; pg_restore killed midway in the new engine VM leaves
+ * --check first changes nothing anywhere; pg_restore killed midway (mid-COPY) in the new engine VM leaves
  * the old engine running, enabled, on its complete data and the HE host undeployed; then the
  * real migration (which also proves a rerun after a rollback works), then a second run with
  * changed=0. No password in the output or in world-readable files.
@@ -15,7 +15,7 @@ import path from 'node:path';
 import { run, LAB_BIN, labUnavailable, type ExecOut } from '../../helpers/lab.js';
 import { HERUN_BIN, REPO_ROOT } from '../../helpers/run.js';
 
-const PREFIX = 'mh2';
+const PREFIX = process.env.HERUN_MIGRATE_HE_TEST_PREFIX ?? 'mh2';   // another prefix: run it beside another lab
 const N = (role: string) => `${PREFIX}-${role}`;
 const down = () => { spawnSync(LAB_BIN, ['down', '--prefix', PREFIX], { stdio: 'ignore' }); };
 const work = mkdtempSync(path.join(tmpdir(), 'herun-mh2-'));
@@ -94,19 +94,31 @@ describe('migrate-to-he.yml on the pg scenario', () => {
   }, 600_000);
 
   it('pg_restore killed midway: deploy aborted, old engine running and enabled on its complete data', async () => {
-    // he1's own pg_restore (its overlay root only) runs the real one and kills it, with its workers, after 0.3 s
-    const inject = await x('he1', `rm /usr/bin/pg_restore && cat > /usr/bin/pg_restore <<'EOF'
-#!/bin/sh
-setsid /usr/lib/postgresql/15/bin/pg_restore "$@" & p=$!
-sleep 0.3; kill -9 -- -$p 2>/dev/null; wait $p; exit 137
-EOF
-chmod 755 /usr/bin/pg_restore`);
+    // he1's own pg_restore (its overlay root only): the real one, SIGKILLed with its workers at a
+    // fixed point of the data stream while a table's COPY is stalled midway (pg_restore_fault.py)
+    const inject = await run([LAB_BIN, 'exec', N('he1'), '--', '/bin/sh', '-c',
+      'rm -f /var/tmp/pg-restore-fault.log /usr/bin/pg_restore && cat > /usr/bin/pg_restore && chmod 755 /usr/bin/pg_restore'],
+    readFileSync(path.join(__dirname, 'pg_restore_fault.py'), 'utf8'));
     expect(inject.rc, inject.stderr).toBe(0);
     const r = await herun();
     await x('he1', 'rm -f /usr/bin/pg_restore && ln -s ../share/postgresql-common/pg_wrapper /usr/bin/pg_restore');
     expect(r.rc).not.toBe(0);
     expect(recap(r.stdout)?.[4], r.stdout).toBe('1');
     expect(r.stdout).toContain('FATAL: pg_restore of engine failed: exit 137');
+    // killed midway: the schema was restored and each table being copied had some, not all, of its rows
+    const fault = (await x('he1', 'cat /var/tmp/pg-restore-fault.log')).stdout;
+    const m = /^killed engine after \d+ bytes; copying: (.+); tables (\d+), committed rows \d+$/m.exec(fault);
+    expect(m, fault).not.toBeNull();
+    expect(Number(m![2])).toBeGreaterThan(0);
+    // (with -j 2 two COPYs may be under way; at least one of them is partway through its table)
+    let midway = 0;
+    for (const c of m![1]!.split(', ')) {
+      const t = /^(?:public\.)?(\w+) (\d+)$/.exec(c);
+      if (!t) continue;
+      const total = Number((await x('engine', `runuser -u postgres -- psql -X -At -d engine -c 'SELECT count(*) FROM public.${t[1]}'`)).stdout.trim());
+      if (Number(t[2]) > 0 && Number(t[2]) < total) midway++;
+    }
+    expect(midway, fault).toBeGreaterThan(0);
     expect(r.stdout).toContain("failed at 'engine-backup --mode=restore --provision-db --provision-dwh-db (step 13)'");
     expect(r.stdout).toContain('the deploy was aborted and the old engine runs');
     // the role's own proof: every table of the old engine as before the run
@@ -157,7 +169,7 @@ chmod 755 /usr/bin/pg_restore`);
     const again = await herun();
     expect(again.rc, again.stdout).toBe(0);
     expect(recap(again.stdout)?.[1], again.stdout).toBe('0');
-    expect(again.stdout).toContain('Already migrated to the self-hosted engine on mh2-he1');
+    expect(again.stdout).toContain(`Already migrated to the self-hosted engine on ${N('he1')}`);
   }, 900_000);
 
   it('never printed a password', () => {
