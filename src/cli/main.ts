@@ -3,6 +3,7 @@
  * (0 ok, 1 error, 2 a host failed, 4 a host unreachable). Heavy modules are
  * imported only after argument parsing so `--version` stays fast.
  */
+import './v8-tiering.js';
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -15,7 +15,7 @@ import type { Kw, Play, Playbook, TaskNode } from '../playbook/model.js';
 import { createTemplar } from '../template/index.js';
 import { Executor } from '../executor/run.js';
 import { Redactor } from '../output/redact.js';
-import { createHumanOutput, createJsonOutput, createProgressOutput, preloadProgress, shouldUseProgress } from '../output/index.js';
+import { createHumanOutput, createJsonOutput, shouldUseProgress } from '../output/index.js';
 import type { OutputSink } from '../output/types.js';
 import { setWarningSink } from '../warnings.js';
 import type { CliOptions } from './main.js';
@@ -130,11 +130,13 @@ export async function runCli(playbooks: string[], opts: CliOptions): Promise<num
     if (becomePassword) redactor.addSecret(becomePassword);
     const color = opts.color !== false && !!process.stdout.isTTY;
     const progress = shouldUseProgress({ isTTY: process.stdout.isTTY, output: opts.output, verbosity, progress: opts.progress, env: process.env, columns: process.stdout.columns });
-    if (progress) await preloadProgress();
+    // listr2 is loaded only for live progress
+    const live = progress ? await import('../output/progress.js') : undefined;
+    if (live) await live.preloadProgress();
     out = opts.output === 'json'
       ? createJsonOutput(write, { redactor })
-      : progress
-        ? createProgressOutput({ verbosity, diff: !!opts.diff, check: !!opts.check, color, redactor })
+      : live
+        ? live.createProgressOutput({ verbosity, diff: !!opts.diff, check: !!opts.check, color, redactor })
         : createHumanOutput({ verbosity, diff: !!opts.diff, check: !!opts.check, color, write, redactor });
     setWarningSink((m) => out!.warning(m));
     const ac = new AbortController();

@@ -4,19 +4,23 @@
  * role, the variable, where it was set, and what was expected. Defaults from
  * the spec fill variables the role has no value for.
  */
-import AjvModule from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type AjvModule from 'ajv';
+import type addFormatsModule from 'ajv-formats';
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { UserError, type Pos } from '../errors.js';
 import type { Kw, RoleInstance } from '../playbook/model.js';
 import type { VarLayer } from '../vars/types.js';
 
-const Ajv = AjvModule.default;
-const addFormats = addFormatsModule.default;
-let ajv: InstanceType<typeof Ajv> | undefined;
-function getAjv(): InstanceType<typeof Ajv> {
+type Ajv = typeof AjvModule.default;
+let ajv: InstanceType<Ajv> | undefined;
+function getAjv(): InstanceType<Ajv> {
   if (!ajv) {
+    // loaded when a role with an argument spec runs (CommonJS packages)
+    const require = createRequire(import.meta.url);
+    const Ajv = (require('ajv') as typeof AjvModule).default;
+    const addFormats = (require('ajv-formats') as typeof addFormatsModule).default;
     ajv = new Ajv({ allErrors: true, strict: false, verbose: true, $data: true, code: { optimize: false } });
     addFormats(ajv);
   }
@@ -72,7 +76,7 @@ export function specSchema(options: Record<string, Kw>): Record<string, unknown>
   return { type: 'object', properties, ...(required.length ? { required } : {}) };
 }
 
-const compiled = new WeakMap<object, { schema: Record<string, unknown>; validate: ReturnType<InstanceType<typeof Ajv>['compile']> }>();
+const compiled = new WeakMap<object, { schema: Record<string, unknown>; validate: ReturnType<InstanceType<Ajv>['compile']> }>();
 
 function entrySpec(role: RoleInstance, entry = 'main'): Record<string, Kw> | undefined {
   const specs = role.argumentSpecs?.argument_specs;
@@ -137,7 +141,7 @@ export function validateRoleArgs(role: RoleInstance, vars: Kw, layers: VarLayer[
   throw new UserError(msg, positionOf(name, layers) ?? rolePos, hint);
 }
 
-const siteSchemas = new Map<string, { validate: ReturnType<InstanceType<typeof Ajv>['compile']>; schema: Record<string, any> }>();
+const siteSchemas = new Map<string, { validate: ReturnType<InstanceType<Ajv>['compile']>; schema: Record<string, any> }>();
 
 /**
  * herun extension: an entry point of meta/argument_specs.yml may name a JSON

@@ -9,18 +9,20 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
-import { distance } from 'fastest-levenshtein';
+import type AjvModule from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import type addFormatsModule from 'ajv-formats';
 import { UserError, type Pos } from '../errors.js';
 import { Unsafe } from './unsafe.js';
 import { posOf, valuePosOf, setKeyPos, setPos } from './yaml.js';
 import { parseKV, parseFreeForm, splitArgs } from './freeform.js';
-import { resolveModuleName, knownModuleNames } from '../modules/index.js';
+import { resolveModuleName, knownModuleNames, moduleFile } from '../modules/index.js';
 
-const Ajv = AjvModule.default;
-const addFormats = addFormatsModule.default;
-type AjvInstance = InstanceType<typeof Ajv>;
+type AjvInstance = InstanceType<typeof AjvModule.default>;
+// CommonJS packages loaded on first use: a run whose validators were compiled at build
+// time, and that makes no typo, never loads them (start-up time)
+const requireHere = createRequire(import.meta.url);
+const distance = (a: string, b: string): number => (requireHere('fastest-levenshtein') as typeof import('fastest-levenshtein')).distance(a, b);
 
 // ---------------------------------------------------------------- keyword lists
 
@@ -84,6 +86,8 @@ function ajv(): AjvInstance {
     // validateSchema: false: the schemas compiled here are herun's own (keyword and module
     // argument schemas), so checking them against the draft-07 meta-schema would only cost
     // start-up time (compiling the meta-schema)
+    const Ajv = (requireHere('ajv') as typeof AjvModule).default;
+    const addFormats = (requireHere('ajv-formats') as typeof addFormatsModule).default;
     ajvInstance = new Ajv({ allErrors: true, verbose: true, strict: false, validateSchema: false, code: { optimize: false } });
     addFormats(ajvInstance);
   }
@@ -101,7 +105,7 @@ const keywordSchemas = new Map<string, { schema: Record<string, any>; validate: 
 function precompiledKeywordValidators(texts: string[]): Record<string, ValidateFunction> | undefined {
   let mod: Record<string, unknown>;
   try {
-    mod = createRequire(import.meta.url)('./keyword-validators.cjs') as Record<string, unknown>;
+    mod = requireHere('./keyword-validators.cjs') as Record<string, unknown>;
   } catch {
     return undefined;
   }
@@ -587,11 +591,28 @@ function mergeArgs(into: Record<string, unknown>, from: Record<string, unknown>,
 
 const argValidators = new WeakMap<object, ValidateFunction>();
 
+/**
+ * A module's argument validator compiled at build time (scripts/build-validators.mjs:
+ * dist/modules/validators/<file>.cjs), when it was compiled from this very schema;
+ * undefined otherwise (running from src/, schema changed since the build).
+ */
+function precompiledArgs(name: string, schema: object): ValidateFunction | undefined {
+  const file = moduleFile(name);
+  if (!file) return undefined;
+  let mod: { validate?: ValidateFunction; SCHEMA_HASH?: string };
+  try {
+    mod = requireHere(`../modules/validators/${file}.cjs`) as typeof mod;
+  } catch {
+    return undefined;
+  }
+  return mod.validate && mod.SCHEMA_HASH === createHash('sha1').update(JSON.stringify(schema)).digest('hex') ? mod.validate : undefined;
+}
+
 function compileArgs(name: string, schema: object): ValidateFunction {
   let v = argValidators.get(schema);
   if (!v) {
     try {
-      v = ajv().compile(schema);
+      v = precompiledArgs(name, schema) ?? ajv().compile(schema);
     } catch (err) {
       throw new Error(`module ${name}: invalid argsSchema: ${(err as Error).message}`);
     }

@@ -76,6 +76,14 @@ export interface ProbeOptions {
    * UTF-8): see probeForEdit
    */
   textContent?: boolean;
+  /**
+   * compare-only read (copy/template of small text): read the file's text with the
+   * shell's `read` only when its size is exactly this many bytes (at most
+   * TEXT_CONTENT_MAX); any other size means "different" and nothing is read. No
+   * checksum process is started: the caller compares the text with what it would
+   * write. `content` and `textContent` are ignored when this is set.
+   */
+  textIfSize?: number;
 }
 
 /**
@@ -110,38 +118,44 @@ export function probeScript(p: string, o: ProbeOptions = {}): string {
   const fmt = 'rawmode=%f\\nuid=%u\\ngid=%g\\nowner=%U\\ngroup=%G\\nsize=%s\\natime=%X\\natimef=%x\\nmtime=%Y\\nmtimef=%y\\nctime=%Z\\nctimef=%z\\ninode=%i\\ndev=%d\\nnlink=%h\\nblocks=%b\\nblksize=%B\\nmajor=%t\\nminor=%T\\n';
   const max = o.maxContent ?? 64 * 1024 * 1024;
   const statCmd = `stat ${L}--printf ${shq(fmt)} -- "$p"`;
+  // Output: everything gathered in $o and the umask (the builtin's own line), both written
+  // at the very end (after a big file's base64, which goes straight out): every write of the shell that the SSH server reads
+  // on its own becomes a packet, and packets cost CPU at both ends. `$(cmd)` costs no
+  // more than `cmd` (the subshell execs cmd), so process output is gathered the same way.
   const parts = [
-    sh`p=${p}; d=${path.posix.dirname(p)}`,
-    "printf 'umask='; umask",
-    'if [ -d "$d" ]; then echo parent=1; fi',
+    sh`p=${p}; d=${path.posix.dirname(p)}; o=; n='` + "\n'",
+    'if [ -d "$d" ]; then o="parent=1$n"; fi',
     o.follow ? 'if [ -e "$p" ]; then' : 'if [ -e "$p" ] || [ -L "$p" ]; then',
-    '  echo exists=1',
-    // with content, stat's output is kept to read the size from it (one process less than asking stat again)
-    o.content ? `  st=$(${statCmd}) || return 3; printf '%s\\n' "$st"` : `  ${statCmd} || return 3`,
-    '  if [ -L "$p" ]; then echo "lnk_target=$(readlink -- "$p")"; echo "lnk_source=$(readlink -f -- "$p")"; fi',
-    '  [ -r "$p" ] && echo readable=1; [ -w "$p" ] && echo writeable=1; [ -x "$p" ] && echo executable=1',
+    `  st=$(${statCmd}) || { umask; printf '%s' "$o"; return 3; }; o="\${o}exists=1$n$st$n"`,
+    '  if [ -L "$p" ]; then o="${o}lnk_target=$(readlink -- "$p")${n}lnk_source=$(readlink -f -- "$p")$n"; fi',
+    '  [ -r "$p" ] && o="${o}readable=1$n"; [ -w "$p" ] && o="${o}writeable=1$n"; [ -x "$p" ] && o="${o}executable=1$n"',
   ];
   const reg = o.follow ? '[ -f "$p" ]' : '[ -f "$p" ] && [ ! -L "$p" ]';
-  // `<algo>sum < file` prints `<hex>  -`: parseProbe keeps the hex; `|| echo` ends the line if it fails
-  if (algo) parts.push(`  if ${reg} && [ -r "$p" ]; then printf 'checksum='; ${algo}sum < "$p" || echo; fi`);
-  if (o.md5) parts.push(`  if ${reg} && [ -r "$p" ]; then printf 'md5='; md5sum < "$p" || echo; fi`);
-  if (o.content) {
-    // the size line of stat's output (reg: the file itself, or what the link points to with follow)
-    const b64 = `if [ "$sz" -le ${max} ]; then printf 'content='; base64 -w0 < "$p"; echo; fi`;
-    // textContent, small file: builtins only, `read` line by line (a last line without
-    // newline is left in $l); printed last, after a mark line (parseProbe checks it)
-    const text = `printf '%s\\n' ${TEXT_MARK}; l=; while IFS= read -r l; do printf '%s\\n' "$l"; l=; done < "$p"; [ -z "$l" ] || printf '%s' "$l"`;
+  // `<algo>sum < file` prints `<hex>  -`: parseProbe keeps the hex
+  if (algo) parts.push(`  if ${reg} && [ -r "$p" ]; then c=$(${algo}sum < "$p") || c=; o="\${o}checksum=$c$n"; fi`);
+  if (o.md5) parts.push(`  if ${reg} && [ -r "$p" ]; then c=$(md5sum < "$p") || c=; o="\${o}md5=$c$n"; fi`);
+  // a small text file read with builtins: `read` line by line (a last line without
+  // newline is left in $l); last in the output, after a mark line (parseProbe checks it)
+  const text = `o="\${o}${TEXT_MARK}$n"; l=; while IFS= read -r l; do o="$o$l$n"; l=; done < "$p"; o="$o$l"`;
+  // the size line of stat's output (reg: the file itself, or what the link points to with follow)
+  const size = 'sz=${st#*"\n"size=}; sz=${sz%%"\n"*}';
+  if (o.textIfSize !== undefined) {
+    if (!Number.isInteger(o.textIfSize) || o.textIfSize < 0 || o.textIfSize > TEXT_CONTENT_MAX) throw new Error(`textIfSize out of range: ${o.textIfSize}`);
+    parts.push(`  if ${reg} && [ -r "$p" ]; then ${size}; if [ "$sz" -eq ${o.textIfSize} ]; then ${text}; fi; fi`);
+  } else if (o.content) {
+    // big content goes straight from base64 to the output, after what $o holds
+    const b64 = `if [ "$sz" -le ${max} ]; then printf '%scontent=' "$o"; o=; base64 -w0 < "$p"; echo; fi`;
     parts.push(
-      `  if ${reg} && [ -r "$p" ]; then sz=\${st#*"\n"size=}; sz=\${sz%%"\n"*}; ` +
+      `  if ${reg} && [ -r "$p" ]; then ${size}; ` +
         (o.textContent ? `if [ "$sz" -le ${Math.min(TEXT_CONTENT_MAX, max)} ]; then ${text}; else ${b64}; fi; fi` : `${b64}; fi`),
     );
   }
-  parts.push('fi', ':');
+  parts.push('fi', `umask; printf '%s' "$o"`);
   return [
     '__herun_probe() {',
     ...parts,
     '}',
-    '__herun_probe; __herun_r=$?; unset -f __herun_probe; unset p d st sz l',
+    '__herun_probe; __herun_r=$?; unset -f __herun_probe; unset p d st sz l n o c',
     'case $__herun_r in 0) unset __herun_r ;; *) unset __herun_r; false ;; esac',
   ].join('\n');
 }
@@ -178,6 +192,8 @@ export function parseProbe(p: string, out: string): PathInfo {
   for (const line of out.split('\n')) {
     const i = line.indexOf('=');
     if (i > 0) kv.set(line.slice(0, i), line.slice(i + 1));
+    // the line the `umask` builtin printed (every other line is key=value)
+    else if (/^[0-7]{1,4}$/.test(line)) kv.set('umask', line);
   }
   const exists = kv.get('exists') === '1';
   const raw = parseInt(kv.get('rawmode') ?? '0', 16);

@@ -11,7 +11,8 @@ import { sh, shq } from './quote.js';
 import { foldAliases, optBool, parseMode, fmtMode, toStr, S, type ModeSpec } from './_args.js';
 import {
   FILE_COMMON_PROPS, attrSpecFrom, applyAttrs, checkValidate, contentDiff, failResult, fileResultInfo,
-  FileOpError, parseProbe, probe, probeScript, pyJson, writeAtomic, wantedMode, type AttrSpec, type PathInfo,
+  FileOpError, parseProbe, probe, probeScript, pyJson, writeAtomic, wantedMode, TEXT_CONTENT_MAX,
+  type AttrSpec, type PathInfo, type ProbeOptions,
 } from './_fileops.js';
 
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
@@ -52,15 +53,19 @@ export async function placeFile(ctx: ModuleContext, opts: PlaceOptions): Promise
   if (o.checksum && o.checksum !== srcSum) {
     return { failed: true, changed: false, msg: 'Copied file does not match the expected checksum. Transfer failed.', checksum: srcSum, expected_checksum: o.checksum };
   }
-  const popts = { follow: true, checksum: true, content: ctx.diff };
+  // Small text (the usual config file) is compared as text read by the target's shell
+  // itself, and only when the sizes match: no checksum process on the target.
+  const popts: ProbeOptions = !ctx.diff && !o.remoteSrc && o.data.length <= TEXT_CONTENT_MAX && isPlainText(o.data)
+    ? { follow: true, textIfSize: o.data.length }
+    : { follow: true, checksum: true, content: ctx.diff };
   if (o.attrs.mode?.kind === 'preserve') o = { ...o, attrs: { ...o.attrs, mode: o.srcMode !== undefined ? { kind: 'octal', value: o.srcMode } : undefined } };
-  let info = await probe(ctx, dest, popts);
+  let info = await probeFor(ctx, dest, popts);
   let madeDirs = false;
   if (info.type === 'directory' || dest.endsWith('/')) {
     if (o.basename === undefined) return { failed: true, changed: false, msg: o.dirDestMsg ?? 'can not use content with a dir as dest' };
     const slash = dest.endsWith('/');
     dest = path.posix.join(dest, o.basename);
-    info = await probe(ctx, dest, popts);
+    info = await probeFor(ctx, dest, popts);
     // a `dest/` that does not exist yet is created (with directory_mode)
     if (slash && !info.parentIsDir) {
       madeDirs = true;
@@ -83,7 +88,8 @@ export async function placeFile(ctx: ModuleContext, opts: PlaceOptions): Promise
   }
   // a symlink dest is written through only with follow
   const target = info.lnkTarget !== undefined && o.follow && info.lnkSource ? info.lnkSource : dest;
-  const changedContent = !info.exists || info.checksum !== srcSum;
+  // the file's checksum when the probe took one, else the text it read (only when the sizes match)
+  const changedContent = !info.exists || (info.checksum !== undefined || popts.textIfSize === undefined ? info.checksum !== srcSum : !info.content?.equals(o.data));
   if (changedContent) {
     const diff: FileDiff | undefined = contentDiff(ctx, info.exists ? info.content ?? '' : '', o.data, { before: dest, after: o.afterHeader });
     if (diff && !info.exists) delete diff.before_header;
@@ -110,6 +116,19 @@ export async function placeFile(ctx: ModuleContext, opts: PlaceOptions): Promise
   const res: ModuleResult = { changed: a.changed || madeDirs, dest, path: dest, checksum: srcSum, ...fileResultInfo(after) };
   if (a.changed && ctx.diff) res.diff = { before: dictText({ path: dest, ...a.before }), after: dictText({ path: dest, ...a.after }) };
   return res;
+}
+
+/** probe; a text read that did not give the file back (NUL bytes, not UTF-8) is redone with a checksum */
+async function probeFor(ctx: ModuleContext, dest: string, popts: ProbeOptions): Promise<PathInfo> {
+  const info = await probe(ctx, dest, popts);
+  return info.textIncomplete ? probe(ctx, dest, { follow: true, checksum: true }) : info;
+}
+
+/** UTF-8 text without NUL bytes: what the shell's `read` gives back byte for byte */
+function isPlainText(b: Buffer): boolean {
+  if (b.includes(0)) return false;
+  const t = b.toString('utf8');
+  return !t.includes('\uFFFD') && Buffer.byteLength(t) === b.length;
 }
 
 function dictText(o: Record<string, unknown>): string {

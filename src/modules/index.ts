@@ -37,6 +37,12 @@ export function knownModuleNames(): string[] {
   return Object.keys(FILES);
 }
 
+/** The file (basename in this directory) of a module, or undefined when unknown. */
+export function moduleFile(key: string): string | undefined {
+  const name = resolveModuleName(key);
+  return name ? FILES[name] : undefined;
+}
+
 const cache = new Map<string, Promise<ModuleDef>>();
 
 /** Load a module definition by (canonical or prefixed) name. */

@@ -874,14 +874,20 @@ function getItemLoose(container: unknown, key: unknown): unknown {
 }
 
 import { percentFormat as fmtPercent } from './runtime.js';
-import ipaddr from 'ipaddr.js';
+import type IpaddrModule from 'ipaddr.js';
+import { createRequire } from 'node:module';
+
+// loaded on the first use of the filter, not at every start (a CommonJS package)
+let ipaddrMod: typeof IpaddrModule | undefined;
+const loadIpaddr = (): typeof IpaddrModule => (ipaddrMod ??= createRequire(import.meta.url)('ipaddr.js') as typeof IpaddrModule);
 
 function ipaddrFilter(v: unknown, query: unknown, version?: 4 | 6): unknown {
   const u = unwrap(v);
   if (Array.isArray(u)) return u.map((x) => ipaddrFilter(x, query, version)).filter((x) => x !== false);
   const s = pyStr(u);
   const [addrPart, prefixPart] = s.split('/');
-  let addr: ipaddr.IPv4 | ipaddr.IPv6;
+  const ipaddr = loadIpaddr();
+  let addr: IpaddrModule.IPv4 | IpaddrModule.IPv6;
   try {
     addr = ipaddr.parse(addrPart ?? '');
     if (!ipaddr.isValid(addrPart ?? '') || (addr.kind() === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(addrPart ?? ''))) return false;

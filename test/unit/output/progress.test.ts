@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createHumanOutput, createProgressOutput, shouldUseProgress, Redactor } from '../../../src/output/index.js';
-import { ProgressModel, Throttle, formatTaskLine, type TtyStream } from '../../../src/output/progress.js';
+import { createHumanOutput, shouldUseProgress, Redactor } from '../../../src/output/index.js';
+import { ProgressModel, Throttle, createProgressOutput, formatTaskLine, type TtyStream } from '../../../src/output/progress.js';
 import type { HostResultEvent, HostStats, OutputSink, TaskInfo } from '../../../src/output/types.js';
 
 /** A fake terminal: applies the cursor/erase sequences log-update writes, so `screen()` is what a user sees. */

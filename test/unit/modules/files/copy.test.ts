@@ -32,6 +32,28 @@ describe('copy', () => {
     expect(read(dest)).toBe('y');
   });
 
+  it('small text is compared by content: same size different bytes, NUL bytes, not UTF-8', async () => {
+    const dest = path.join(d, 'cmp');
+    writeFileSync(dest, 'hellO');
+    const r1 = await run(copy, { content: 'hello', dest });
+    expect(r1.changed).toBe(true);
+    expect(read(dest)).toBe('hello');
+    const r2 = await run(copy, { content: 'hello', dest });
+    expect(r2).toMatchObject({ changed: false, checksum: 'aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d', size: 5 });
+    // same size, but bytes the shell's read cannot give back: decided by checksum
+    writeFileSync(dest, Buffer.from('hel\0o'));
+    expect((await run(copy, { content: 'hello', dest })).changed).toBe(true);
+    expect(read(dest)).toBe('hello');
+    writeFileSync(dest, Buffer.from([0x68, 0xff, 0x6c, 0x6c, 0x6f]));
+    expect((await run(copy, { content: 'hello', dest })).changed).toBe(true);
+    expect((await run(copy, { content: 'hello', dest })).changed).toBe(false);
+    // a file that differs only in a missing final newline
+    writeFileSync(dest, 'a\nb');
+    expect((await run(copy, { content: 'a\nb\n', dest })).changed).toBe(true);
+    expect(read(dest)).toBe('a\nb\n');
+    expect((await run(copy, { content: 'a\nb\n', dest })).changed).toBe(false);
+  });
+
   it('mode-only change reports changed; symbolic mode', async () => {
     const dest = path.join(d, 'c');
     await run(copy, { content: 'x', dest, mode: '0600' });

@@ -59,8 +59,60 @@ describe('probe textContent', () => {
   });
   it('leaves no variables behind in the shell', () => {
     const p = path.join(dir, 'nonl');
-    const out = execFileSync('/bin/sh', ['-c', `{ ${probeScript(p, { follow: true, content: true, textContent: true })}
-} >/dev/null; echo "[\${l-unset}][\${st-unset}][\${sz-unset}]"`]).toString();
-    expect(out.trim()).toBe('[unset][unset][unset]');
+    const out = execFileSync('/bin/sh', ['-c', `{ ${probeScript(p, { follow: true, checksum: true, content: true, textContent: true })}
+} >/dev/null; echo "[\${l-unset}][\${st-unset}][\${sz-unset}][\${o-unset}][\${n-unset}][\${c-unset}]"`]).toString();
+    expect(out.trim()).toBe('[unset][unset][unset][unset][unset][unset]');
   });
 });
+
+describe('probe textIfSize (copy/template compare)', () => {
+  for (const [name, bytes] of Object.entries(files)) {
+    if (bytes.length > TEXT_CONTENT_MAX) continue;
+    it(`${name}: text read only at the exact size, no checksum, same as base64 or marked incomplete`, () => {
+      const p = path.join(dir, name);
+      const same = run(p, { follow: true, textIfSize: bytes.length });
+      expect(same.checksum).toBeUndefined();
+      if (name === 'nul' || name === 'notutf8') {
+        expect(same.textIncomplete).toBe(true);
+        expect(same.content).toBeUndefined();
+      } else {
+        expect(same.content).toEqual(bytes);
+      }
+      const other = run(p, { follow: true, textIfSize: bytes.length + 1 });
+      expect(other.content).toBeUndefined();
+      expect(other.textIncomplete).toBeUndefined();
+      expect(other.size).toBe(bytes.length);
+    });
+  }
+  it('rejects a size it would not read with builtins', () => {
+    expect(() => probeScript('/x', { textIfSize: TEXT_CONTENT_MAX + 1 })).toThrow(/out of range/);
+  });
+  it('starts no process but stat for a regular file', () => {
+    const script = probeScript(path.join(dir, 'plain'), { follow: true, textIfSize: 3 });
+    expect(script).not.toMatch(/sha1sum|base64|md5sum/);
+  });
+});
+
+describe('probe output', () => {
+  // every write(2) of the target's shell can become an SSH packet of its own: the probe
+  // writes the umask line (a builtin cannot be captured without a fork) and everything
+  // else at once, back to back
+  const writes = (script: string): number => {
+    const log = path.join(dir, 'strace.out');
+    execFileSync('strace', ['-f', '-e', 'trace=execve,write', '-o', log, '/bin/sh', '-c', script], { stdio: ['ignore', 'ignore', 'ignore'] });
+    // `PID syscall(...)` lines, the first the shell's own execve: only the shell's writes
+    // reach the SSH channel (what a `$(cmd)` writes goes into the shell)
+    const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    const shell = lines[0]!.split(' ', 1)[0];
+    return lines.filter((l) => l.startsWith(`${shell} `) && /write\(1,/.test(l)).length;
+  };
+  it('a probe writes to stdout at most twice, at its end, however much it reports', () => {
+    const p = path.join(dir, 'plain');
+    expect(writes(probeScript(p, { follow: true, checksum: true, md5: true }))).toBe(2);
+    expect(writes(probeScript(p, { follow: true, content: true, textContent: true }))).toBe(2);
+    expect(writes(probeScript(p, { follow: true, textIfSize: files.plain!.length }))).toBe(2);
+    expect(writes(probeScript(path.join(dir, 'link'), { checksum: true }))).toBe(2);
+    expect(writes(probeScript(path.join(dir, 'absent'), { checksum: true }))).toBeLessThanOrEqual(2);
+  });
+});
+
