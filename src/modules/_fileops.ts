@@ -118,6 +118,7 @@ export function probeScript(p: string, o: ProbeOptions = {}): string {
   const fmt = 'rawmode=%f\\nuid=%u\\ngid=%g\\nowner=%U\\ngroup=%G\\nsize=%s\\natime=%X\\natimef=%x\\nmtime=%Y\\nmtimef=%y\\nctime=%Z\\nctimef=%z\\ninode=%i\\ndev=%d\\nnlink=%h\\nblocks=%b\\nblksize=%B\\nmajor=%t\\nminor=%T\\n';
   const max = o.maxContent ?? 64 * 1024 * 1024;
   const statCmd = `stat ${L}--printf ${shq(fmt)} -- "$p"`;
+  const needSize = !!o.content || o.textIfSize !== undefined;
   // Output: everything gathered in $o and the umask (the builtin's own line), both written
   // at the very end (after a big file's base64, which goes straight out): every write of the shell that the SSH server reads
   // on its own becomes a packet, and packets cost CPU at both ends. `$(cmd)` costs no
@@ -126,14 +127,20 @@ export function probeScript(p: string, o: ProbeOptions = {}): string {
     sh`p=${p}; d=${path.posix.dirname(p)}; o=; n='` + "\n'",
     'if [ -d "$d" ]; then o="parent=1$n"; fi',
     o.follow ? 'if [ -e "$p" ]; then' : 'if [ -e "$p" ] || [ -L "$p" ]; then',
-    `  st=$(${statCmd}) || { umask; printf '%s' "$o"; return 3; }; o="\${o}exists=1$n$st$n"`,
+    // stat's output is kept in a variable only when the script needs the size; otherwise
+    // stat writes it itself: the shell starts a plain command with vfork(), but a `$(...)`
+    // with fork(), which costs more on the target than the extra packet
+    needSize
+      ? `  st=$(${statCmd}) || { umask; printf '%s' "$o"; return 3; }; o="\${o}exists=1$n$st$n"`
+      : `  ${statCmd} || { umask; printf '%s' "$o"; return 3; }; o="\${o}exists=1$n"`,
     '  if [ -L "$p" ]; then o="${o}lnk_target=$(readlink -- "$p")${n}lnk_source=$(readlink -f -- "$p")$n"; fi',
     '  [ -r "$p" ] && o="${o}readable=1$n"; [ -w "$p" ] && o="${o}writeable=1$n"; [ -x "$p" ] && o="${o}executable=1$n"',
   ];
   const reg = o.follow ? '[ -f "$p" ]' : '[ -f "$p" ] && [ ! -L "$p" ]';
   // `<algo>sum < file` prints `<hex>  -`: parseProbe keeps the hex
-  if (algo) parts.push(`  if ${reg} && [ -r "$p" ]; then c=$(${algo}sum < "$p") || c=; o="\${o}checksum=$c$n"; fi`);
-  if (o.md5) parts.push(`  if ${reg} && [ -r "$p" ]; then c=$(md5sum < "$p") || c=; o="\${o}md5=$c$n"; fi`);
+  // (written by the process itself, as stat's output above: `|| echo` ends the line if it fails)
+  if (algo) parts.push(`  if ${reg} && [ -r "$p" ]; then printf 'checksum='; ${algo}sum < "$p" || echo; fi`);
+  if (o.md5) parts.push(`  if ${reg} && [ -r "$p" ]; then printf 'md5='; md5sum < "$p" || echo; fi`);
   // a small text file read with builtins: `read` line by line (a last line without
   // newline is left in $l); last in the output, after a mark line (parseProbe checks it)
   const text = `o="\${o}${TEXT_MARK}$n"; l=; while IFS= read -r l; do o="$o$l$n"; l=; done < "$p"; o="$o$l"`;
@@ -155,7 +162,7 @@ export function probeScript(p: string, o: ProbeOptions = {}): string {
     '__herun_probe() {',
     ...parts,
     '}',
-    '__herun_probe; __herun_r=$?; unset -f __herun_probe; unset p d st sz l n o c',
+    '__herun_probe; __herun_r=$?; unset -f __herun_probe; unset p d st sz l n o',
     'case $__herun_r in 0) unset __herun_r ;; *) unset __herun_r; false ;; esac',
   ].join('\n');
 }

@@ -126,6 +126,8 @@ export interface RunSpec {
   script: string;
   /** argv[0] to check for existence (command only) */
   program?: string;
+  /** the argv itself (command only): run without a subshell where the connection can */
+  argv?: string[];
 }
 
 /** Run a command/shell task: creates/removes, check mode, timing, result keys. */
@@ -143,15 +145,31 @@ export async function runCommandTask(args: Record<string, any>, ctx: ModuleConte
     if (args.creates || args.removes) return skipped({ changed: true, msg: 'Command would have run if not in check mode' });
     return skipped({ skipped: true, msg: 'Command would have run if not in check mode' });
   }
-  const lines: string[] = [];
-  if (args.chdir) lines.push(sh`cd ${String(args.chdir)} 2>/dev/null || { echo ${NOCHDIR} >&2; exit 1; }`);
-  if (spec.program !== undefined) lines.push(sh`command -v ${spec.program} >/dev/null 2>&1 || { echo ${NOENT} >&2; exit 127; }`);
-  lines.push(spec.script);
   let stdin: string | undefined;
   if (args.stdin !== undefined && args.stdin !== null) stdin = String(args.stdin) + (addNl ? '\n' : '');
+  const env = Object.keys(ctx.env ?? {}).length ? ctx.env : undefined;
+  const lines: string[] = [];
+  let shellSafe = false;
+  if (spec.program !== undefined && spec.argv && !args.chdir && stdin === undefined && !env) {
+    // a plain argv command leaves the shell as it is: it may run in a connection's
+    // persistent shell, where the shell starts it with vfork() instead of forking a
+    // subshell first; the function hands back the command's exit status and removes itself
+    shellSafe = true;
+    lines.push(
+      sh`__herun_cmd() { command -v ${spec.program} >/dev/null 2>&1 || { echo ${NOENT} >&2; return 127; }`,
+      `${shjoin(spec.argv)}; }`,
+      '__herun_cmd; __herun_r=$?',
+      '__herun_cmd() { unset -f __herun_cmd; set -- "$__herun_r"; unset __herun_r; return "$1"; }',
+      '__herun_cmd',
+    );
+  } else {
+    if (args.chdir) lines.push(sh`cd ${String(args.chdir)} 2>/dev/null || { echo ${NOCHDIR} >&2; exit 1; }`);
+    if (spec.program !== undefined) lines.push(sh`command -v ${spec.program} >/dev/null 2>&1 || { echo ${NOENT} >&2; exit 127; }`);
+    lines.push(spec.script);
+  }
   const t0 = new Date();
   const h0 = performance.now();
-  const r = await ctx.conn.exec(lines.join('\n'), { stdin, env: ctx.env, become: ctx.become });
+  const r = await ctx.conn.exec(lines.join('\n'), { stdin, env, become: ctx.become, shellSafe });
   const ms = performance.now() - h0;
   const t1 = new Date(t0.getTime() + ms);
   if (r.rc === 1 && r.stderr.trim() === NOCHDIR) {
@@ -217,7 +235,7 @@ export const module: ModuleDef = {
       if (args.executable) ctx.warn(`As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '${args.executable}'.`);
       const argv = hasArgv ? (args.argv as unknown[]).map(String) : shlexSplit(String(raw));
       if (argv.length === 0) return { failed: true, changed: false, rc: 256, msg: 'no command given' };
-      return await runCommandTask(args, ctx, { cmd: argv, script: `exec ${shjoin(argv)}`, program: argv[0]! });
+      return await runCommandTask(args, ctx, { cmd: argv, script: `exec ${shjoin(argv)}`, program: argv[0]!, argv });
     } catch (e) {
       return argFail(e);
     }
