@@ -330,6 +330,21 @@ export async function applyAttrs(ctx: ModuleContext, info: PathInfo, spec: AttrS
 
 // ---------------------------------------------------------------- writing
 
+/** UTF-8 text without NUL bytes: what the shell's `read` gives back, and `printf` writes, byte for byte */
+export function isPlainText(b: Buffer): boolean {
+  if (b.includes(0)) return false;
+  const t = b.toString('utf8');
+  return !t.includes('\uFFFD') && Buffer.byteLength(t) === b.length;
+}
+
+/**
+ * Largest content writeAtomic puts in the script itself (`printf '%s' '...' > tmp`, a
+ * builtin) instead of sending it on stdin (a `printf | base64 -d |` pipeline: three
+ * forks and two process starts on the target). Well under Linux's 128 KiB limit on one
+ * argument, for the exec-channel fallback (`sh -c SCRIPT`).
+ */
+const INLINE_WRITE_MAX = 16 * 1024;
+
 export interface WriteOptions extends AttrSpec {
   /** keep a timestamped copy of the old file (Ansible's backup name) */
   backup?: boolean;
@@ -364,6 +379,8 @@ export async function writeAtomic(ctx: ModuleContext, dest: string, data: Buffer
   // owner/group when both are requested.
   const keepMode = mode === undefined;
   const keepOwner = !(o.owner && o.group);
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  const inline = !o.fromRemote && buf.length <= INLINE_WRITE_MAX && isPlainText(buf) ? buf.toString('utf8') : undefined;
   const existing = [
     ...(keepMode ? ['chmod --reference="$d" "$t" 2>/dev/null'] : []),
     ...(keepOwner ? ['chown --reference="$d" "$t" 2>/dev/null'] : []),
@@ -371,7 +388,11 @@ export async function writeAtomic(ctx: ModuleContext, dest: string, data: Buffer
   const lines = [
     sh`t=${tmp}; d=${dest}`,
     keepMode ? 'um=$(umask); umask 077' : 'umask 077',
-    o.fromRemote ? sh`cat -- ${o.fromRemote} > "$t" || { rm -f "$t"; exit 5; }` : 'cat > "$t" || { rm -f "$t"; exit 5; }',
+    o.fromRemote
+      ? sh`cat -- ${o.fromRemote} > "$t" || { rm -f "$t"; exit 5; }`
+      : inline !== undefined
+        ? `printf '%s' ${shq(inline)} > "$t" || { rm -f "$t"; exit 5; }`
+        : 'cat > "$t" || { rm -f "$t"; exit 5; }',
     `if [ -e "$d" ]; then ${existing.length ? existing.join('; ') : ':'}; ${keepMode ? 'else chmod "$(printf %o $(( 0666 & ~0$um )))" "$t"; ' : ''}fi`,
     '{ :',
     ...attrLines({ owner: o.owner, group: o.group }, mode, false),
@@ -386,7 +407,7 @@ export async function writeAtomic(ctx: ModuleContext, dest: string, data: Buffer
     // no checksum: the caller knows what it wrote (WriteResult.after has none)
     probeScript(dest),
   ].join('\n');
-  const stdin = o.fromRemote ? '' : data;
+  const stdin = o.fromRemote ? '' : inline !== undefined ? undefined : data;
   if (!o.validate) {
     const r = await ctx.conn.exec(`${writeScript}\n${finish}`, { stdin });
     return finishResult(r, dest);

@@ -11,7 +11,7 @@ import { sh, shq } from './quote.js';
 import { foldAliases, optBool, parseMode, fmtMode, toStr, S, type ModeSpec } from './_args.js';
 import {
   FILE_COMMON_PROPS, attrSpecFrom, applyAttrs, checkValidate, contentDiff, failResult, fileResultInfo,
-  FileOpError, parseProbe, probe, probeScript, pyJson, writeAtomic, wantedMode, TEXT_CONTENT_MAX,
+  FileOpError, parseProbe, probe, probeScript, pyJson, writeAtomic, wantedMode, TEXT_CONTENT_MAX, isPlainText,
   type AttrSpec, type PathInfo, type ProbeOptions,
 } from './_fileops.js';
 
@@ -122,13 +122,6 @@ export async function placeFile(ctx: ModuleContext, opts: PlaceOptions): Promise
 async function probeFor(ctx: ModuleContext, dest: string, popts: ProbeOptions): Promise<PathInfo> {
   const info = await probe(ctx, dest, popts);
   return info.textIncomplete ? probe(ctx, dest, { follow: true, checksum: true }) : info;
-}
-
-/** UTF-8 text without NUL bytes: what the shell's `read` gives back byte for byte */
-function isPlainText(b: Buffer): boolean {
-  if (b.includes(0)) return false;
-  const t = b.toString('utf8');
-  return !t.includes('\uFFFD') && Buffer.byteLength(t) === b.length;
 }
 
 function dictText(o: Record<string, unknown>): string {

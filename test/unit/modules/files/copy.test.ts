@@ -54,6 +54,17 @@ describe('copy', () => {
     expect((await run(copy, { content: 'a\nb\n', dest })).changed).toBe(false);
   });
 
+  it('writes text byte for byte whether it goes in the script or on stdin', async () => {
+    const tricky = "a'b\"c\\d\n%s %% $HOME `id` $(id) \\n -n -e\n\ttab  \r\n\n\n" + 'é€😀' + "'\n'";
+    for (const content of [tricky, tricky.repeat(200) /* > 16 KiB: stdin */, '-', '', '\n']) {
+      const dest = path.join(d, 'tricky');
+      const r = await run(copy, { content, dest });
+      expect(r.failed, JSON.stringify(r)).toBeUndefined();
+      expect(readFileSync(dest).equals(Buffer.from(content))).toBe(true);
+      expect((await run(copy, { content, dest })).changed).toBe(false);
+    }
+  });
+
   it('mode-only change reports changed; symbolic mode', async () => {
     const dest = path.join(d, 'c');
     await run(copy, { content: 'x', dest, mode: '0600' });
