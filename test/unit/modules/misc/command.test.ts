@@ -5,7 +5,8 @@ import { module as command, shlexSplit, fmtDelta } from '../../../../src/modules
 import { module as shell } from '../../../../src/modules/shell.js';
 import { module as raw } from '../../../../src/modules/raw.js';
 import { module as script } from '../../../../src/modules/script.js';
-import { tmpDir, cleanup, run } from './ctx.js';
+import { execFileSync } from 'node:child_process';
+import { tmpDir, cleanup, run, makeCtx } from './ctx.js';
 
 let dir: string;
 beforeEach(() => { dir = tmpDir(); });
@@ -21,6 +22,37 @@ describe('shlexSplit / fmtDelta', () => {
   it('formats deltas like timedelta', () => {
     expect(fmtDelta(3.456)).toBe('0:00:00.003456');
     expect(fmtDelta(3723004)).toBe('1:02:03.004000');
+  });
+});
+
+describe('command in a persistent shell', () => {
+  // a plain argv command is marked shellSafe: an SSH connection runs it in its persistent
+  // shell as `{ script }`; run it that way here and look at what it leaves behind
+  const scriptOf = async (args: Record<string, unknown>): Promise<{ script: string; shellSafe?: boolean }> => {
+    const ctx = makeCtx();
+    let seen: { script: string; shellSafe?: boolean } | undefined;
+    const exec = ctx.conn.exec.bind(ctx.conn);
+    ctx.conn.exec = (cmd, opts) => {
+      seen ??= { script: cmd, shellSafe: opts?.shellSafe };
+      return exec(cmd, opts);
+    };
+    await command.run(args, ctx);
+    return seen!;
+  };
+  const inShell = (script: string): string =>
+    execFileSync('/bin/sh', ['-c', `{ ${script}\n} </dev/null; echo "rc=$?"; type __herun_cmd >/dev/null 2>&1 && echo fn-left; echo "[\${__herun_r-unset}]"`], { encoding: 'utf8' });
+  it('hands back the exit status, reports a missing program, leaves no function or variable', async () => {
+    const s3 = await scriptOf({ argv: ['sh', '-c', 'echo out; exit 3'] });
+    expect(s3.shellSafe).toBe(true);
+    expect(inShell(s3.script)).toBe('out\nrc=3\n[unset]\n');
+    const s0 = await scriptOf({ argv: ['echo', "it's", '$HOME'] });
+    expect(inShell(s0.script)).toBe("it's $HOME\nrc=0\n[unset]\n");
+    const noent = await scriptOf({ argv: ['/nonexistent/prog'] });
+    expect(execFileSync('/bin/sh', ['-c', `{ ${noent.script}\n} 2>&1; echo "rc=$?"`], { encoding: 'utf8' })).toBe('__herun_noent__\nrc=127\n');
+  });
+  it('keeps its subshell with chdir, stdin or environment', async () => {
+    expect((await scriptOf({ argv: ['true'], chdir: '/' })).shellSafe).toBe(false);
+    expect((await scriptOf({ argv: ['cat'], stdin: 'x' })).shellSafe).toBe(false);
   });
 });
 
