@@ -119,10 +119,10 @@ export function probeScript(p: string, o: ProbeOptions = {}): string {
   const max = o.maxContent ?? 64 * 1024 * 1024;
   const statCmd = `stat ${L}--printf ${shq(fmt)} -- "$p"`;
   const needSize = !!o.content || o.textIfSize !== undefined;
-  // Output: everything gathered in $o and the umask (the builtin's own line), both written
-  // at the very end (after a big file's base64, which goes straight out): every write of the shell that the SSH server reads
-  // on its own becomes a packet, and packets cost CPU at both ends. `$(cmd)` costs no
-  // more than `cmd` (the subshell execs cmd), so process output is gathered the same way.
+  // Output: what builtins find is gathered in $o and written at the very end, right after
+  // the umask (the builtin's own line): every write of the shell that the SSH server reads
+  // on its own becomes a packet, and packets cost CPU at both ends. Processes (stat, the
+  // checksums, base64) write their own output: see below.
   const parts = [
     sh`p=${p}; d=${path.posix.dirname(p)}; o=; n='` + "\n'",
     'if [ -d "$d" ]; then o="parent=1$n"; fi',
