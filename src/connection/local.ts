@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Connection, ExecOptions, ExecResult, PutOptions, BecomeOptions } from './types.js';
+import { IdNames, type Connection, type ExecOptions, type ExecResult, type PutOptions, type BecomeOptions } from './types.js';
 import { shq } from '../modules/quote.js';
 
 export function becomeWrap(cmd: string, b: BecomeOptions | null | undefined): { cmd: string; prompt?: string } {
@@ -22,7 +22,19 @@ export class LocalConnection implements Connection {
 
   async connect(): Promise<void> {}
 
-  exec(cmd: string, opts: ExecOptions = {}): Promise<ExecResult> {
+  readonly idNames = new IdNames();
+
+  async exec(cmd: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    if (opts.readOnly) return this.exec1(cmd, opts);
+    this.idNames.clear();
+    try {
+      return await this.exec1(cmd, opts);
+    } finally {
+      this.idNames.clear();
+    }
+  }
+
+  private exec1(cmd: string, opts: ExecOptions): Promise<ExecResult> {
     const become = opts.become === undefined ? this.defaultBecome : opts.become;
     const wrapped = becomeWrap(cmd, become);
     return new Promise((resolve, reject) => {
@@ -52,6 +64,15 @@ export class LocalConnection implements Connection {
   }
 
   async putFile(remotePath: string, data: Buffer | string, opts: PutOptions = {}): Promise<void> {
+    this.idNames.clear();
+    try {
+      await this.putFile1(remotePath, data, opts);
+    } finally {
+      this.idNames.clear();
+    }
+  }
+
+  private async putFile1(remotePath: string, data: Buffer | string, opts: PutOptions): Promise<void> {
     const become = opts.become === undefined ? this.defaultBecome : opts.become;
     const dir = path.dirname(remotePath);
     const tmp = path.join(dir, `.${path.basename(remotePath)}.herun-${randomBytes(6).toString('hex')}.tmp`);

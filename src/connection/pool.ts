@@ -73,8 +73,12 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 /** Global limits shared by every SSH connection of the process. */
 export const sshLimits = {
-  /** concurrent TCP+SSH handshakes (OpenSSH MaxStartups defaults to 10:30:100) */
-  handshakes: new Semaphore(32),
+  /**
+   * concurrent TCP+SSH handshakes, all hosts together (docs/decisions/handshake-limit.md).
+   * Each host's own sshd sees one; a server shared by many inventory names (OpenSSH
+   * MaxStartups defaults to 10:30:100) may drop some, and those are retried with backoff.
+   */
+  handshakes: new Semaphore(64),
   /** default channels per connection (OpenSSH MaxSessions defaults to 10) */
   channelsPerConnection: 8,
   /** delays between connect attempts (ms): 3 attempts after the first failure */

@@ -27,6 +27,30 @@ export interface ExecOptions {
    * env, cwd or a timeout.
    */
   shellSafe?: boolean;
+  /**
+   * The command only reads (a file probe): the connection's `idNames` stay valid.
+   * Anything else empties them, since it may have changed the user or group databases.
+   */
+  readOnly?: boolean;
+}
+
+/**
+ * Owner and group names the target gave for uids and gids. A file probe that finds
+ * the uid and gid of a path here asks `stat` for numbers only: the name lookups
+ * (nsswitch.conf, passwd, group) are a sizeable part of a `stat` start. A connection
+ * empties this whenever it runs a command not marked `readOnly` or writes a file,
+ * so a name is never older than the last change the run made on the host.
+ */
+export class IdNames {
+  readonly users = new Map<number, string>();
+  readonly groups = new Map<number, string>();
+  /** bumped by every clear(): a lookup started before a clear must not fill the maps */
+  generation = 0;
+  clear(): void {
+    this.generation++;
+    this.users.clear();
+    this.groups.clear();
+  }
 }
 
 export interface ExecResult {
@@ -44,6 +68,8 @@ export interface PutOptions {
 export interface Connection {
   /** inventory hostname this connection serves */
   readonly host: string;
+  /** uid/gid names cache (optional: without it, every probe asks stat for names) */
+  readonly idNames?: IdNames;
   /** establish (idempotent). Throws UnreachableError when the host can't be reached. */
   connect(): Promise<void>;
   /** run `cmd` with /bin/sh -c semantics */

@@ -84,6 +84,11 @@ export interface ProbeOptions {
    * write. `content` and `textContent` are ignored when this is set.
    */
   textIfSize?: number;
+  /**
+   * ask stat for owner and group names (default true); probe() turns this off when the
+   * connection's idNames already know the ids it expects (see IdNames)
+   */
+  names?: boolean;
 }
 
 /**
@@ -115,7 +120,7 @@ export function probeScript(p: string, o: ProbeOptions = {}): string {
   const algo = o.checksum === true ? 'sha1' : typeof o.checksum === 'string' ? o.checksum : '';
   if (algo && !CHECKSUM_ALGOS.has(algo)) throw new Error(`unsupported checksum algorithm ${algo}`);
   const L = o.follow ? '-L ' : '';
-  const fmt = 'rawmode=%f\\nuid=%u\\ngid=%g\\nowner=%U\\ngroup=%G\\nsize=%s\\natime=%X\\natimef=%x\\nmtime=%Y\\nmtimef=%y\\nctime=%Z\\nctimef=%z\\ninode=%i\\ndev=%d\\nnlink=%h\\nblocks=%b\\nblksize=%B\\nmajor=%t\\nminor=%T\\n';
+  const fmt = 'rawmode=%f\\nuid=%u\\ngid=%g\\n' + (o.names === false ? '' : 'owner=%U\\ngroup=%G\\n') + 'size=%s\\natime=%X\\natimef=%x\\nmtime=%Y\\nmtimef=%y\\nctime=%Z\\nctimef=%z\\ninode=%i\\ndev=%d\\nnlink=%h\\nblocks=%b\\nblksize=%B\\nmajor=%t\\nminor=%T\\n';
   const max = o.maxContent ?? 64 * 1024 * 1024;
   const statCmd = `stat ${L}--printf ${shq(fmt)} -- "$p"`;
   const needSize = !!o.content || o.textIfSize !== undefined;
@@ -247,11 +252,32 @@ export function parseProbe(p: string, out: string): PathInfo {
   return info;
 }
 
-/** Inspect a path on the target in one round trip. */
+/**
+ * Inspect a path on the target in one round trip. When the connection's idNames
+ * know some names, stat is asked for numbers only and the names come from there; an
+ * id they do not know costs a second probe with names (which then fills them).
+ */
 export async function probe(ctx: ModuleContext, p: string, o: ProbeOptions = {}): Promise<PathInfo> {
-  const r = await ctx.conn.exec(probeScript(p, o), { shellSafe: true });
-  if (r.rc !== 0) throw new FileOpError(`cannot stat ${p}: ${r.stderr.trim() || `rc ${r.rc}`}`);
-  return parseProbe(p, r.stdout);
+  const ids = ctx.conn.idNames;
+  const run = async (names: boolean): Promise<PathInfo> => {
+    const gen = ids?.generation;
+    const r = await ctx.conn.exec(probeScript(p, { ...o, names }), { shellSafe: true, readOnly: true });
+    if (r.rc !== 0) throw new FileOpError(`cannot stat ${p}: ${r.stderr.trim() || `rc ${r.rc}`}`);
+    const info = parseProbe(p, r.stdout);
+    if (ids && info.exists && ids.generation === gen) {
+      if (names) {
+        ids.users.set(info.uid, info.owner);
+        ids.groups.set(info.gid, info.group);
+      } else {
+        const u = ids.users.get(info.uid), g = ids.groups.get(info.gid);
+        if (u === undefined || g === undefined) return run(true);
+        info.owner = u;
+        info.group = g;
+      }
+    } else if (!names && info.exists) return run(true);
+    return info;
+  };
+  return run(!ids || ids.users.size === 0);
 }
 
 /** A failure on the target, reported as the module's `msg`. */
