@@ -4,8 +4,12 @@
  * `textwrap.wrap` (warnings), `difflib.unified_diff` (--diff), terminal width
  * of banners, and ANSI colors (ansible.utils.color).
  */
-import { diffArrays } from 'diff';
+import { createRequire } from 'node:module';
 import { Unsafe } from '../loader/unsafe.js';
+
+// `diff` (its CommonJS build) is loaded on the first diff shown: most runs show none (start-up time)
+const requireHere = createRequire(import.meta.url);
+const diffArrays = (a: string[], b: string[]) => (requireHere('diff') as typeof import('diff')).diffArrays(a, b);
 
 // ------------------------------------------------------------------ numbers
 
