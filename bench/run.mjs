@@ -43,7 +43,7 @@ const cfg = {
 //   --points 50x50,200x50          explicit hosts x tasks points instead of BENCH_HOSTS/BIG_HOSTS x BENCH_TASKS
 //   --no-local                     skip the local-connection points
 //   --lab PREFIX                   use the running lab PREFIX (herun-lab up --prefix PREFIX) and leave it up
-//   --repeat N                     herun's second (idempotent) run N times; the figures are the median run's
+//   --repeat N                     the idempotent second run N times for herun and the floor, alternating; the figures are each one's median run
 {
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
@@ -247,29 +247,50 @@ async function point(lab, hosts, tasks, files, withAnsible) {
     if (r.failed) throw new Error(`cleaning /tmp/herun-bench on ${r.failed} host(s) failed`);
   }
 
+  // First runs, then the idempotent second runs, herun and the floor alternating
+  // (--repeat N: N of each, the median by wall time reported), so that a change in the
+  // machine's load during the point weighs on both sides alike.
+  const doHerun = cfg.only.has('herun'), doFloor = cfg.only.has('floor');
+  const hArgs = ['-i', inv, '-f', String(hosts), pb, '-e', `bench_dir=/tmp/herun-bench/herun-${tasks}`];
+  const fCommon = doFloor
+    ? { hosts: lab.hostsFor(hosts), knownHostsFile: lab.state.knownHosts, privateKeyFile: lab.state.privateKey, commandsFor: (h) => floorCommands(tasks, h.name, `/tmp/herun-bench/floor-${tasks}`) }
+    : undefined;
+  const cpuMs = (a, b) => ((b.user - a.user) + (b.system - a.system)) / 1000;
+  // the floor runs inside this process: its CPU time is this process's during the run
+  const floorRun = async (barrier) => {
+    const c0 = process.cpuUsage();
+    const r = await runFloor({ ...fCommon, barrier });
+    r.cpuMs = cpuMs(c0, process.cpuUsage());
+    return r;
+  };
+  const median = (xs) => [...xs].sort((a, b) => a.wallMs - b.wallMs)[(xs.length - 1) >> 1];
+  let hFirst, fFirst;
+  if (doHerun) hFirst = await runHerun(hArgs);
+  if (doFloor) fFirst = await floorRun(true);
+  const hSeconds = [], fSeconds = [];
+  for (let i = 0; i < cfg.repeat; i++) {
+    if (doHerun) {
+      const r = await runHerun(hArgs);
+      r.check = checkRun(`herun ${tag} second`, r, hosts);
+      hSeconds.push(r);
+    }
+    if (doFloor) fSeconds.push(await floorRun(true));
+  }
+
   // herun
-  if (cfg.only.has('herun')) {
-    const dir = `/tmp/herun-bench/herun-${tasks}`;
-    const args = ['-i', inv, '-f', String(hosts), pb, '-e', `bench_dir=${dir}`];
-    const first = await runHerun(args);
+  if (doHerun) {
+    const first = hFirst;
     const c1 = checkRun(`herun ${tag} first`, first, hosts);
     const profileDir = cfg.profile ? path.join(RESULTS, 'profiles', `herun-${tag}`) : undefined;
     if (profileDir) { rmSync(profileDir, { recursive: true, force: true }); mkdirSync(profileDir, { recursive: true }); }
-    // --repeat N: N idempotent runs, the median (by wall time) is reported
-    const seconds = [];
-    for (let i = 0; i < cfg.repeat; i++) {
-      const r = await runHerun(args);
-      seconds.push({ r, c: checkRun(`herun ${tag} second`, r, hosts) });
-    }
-    seconds.sort((a, b) => a.r.wallMs - b.r.wallMs);
-    const { r: second, c: c2 } = seconds[(seconds.length - 1) >> 1];
-    const rssMax = Math.max(...seconds.map((x) => x.r.rssMB ?? 0));
+    const second = median(hSeconds);
+    const rssMax = Math.max(...hSeconds.map((x) => x.rssMB ?? 0));
     // profiled: a third (idempotent) run, not counted in the figures
-    if (profileDir) checkRun(`herun ${tag} profiled`, await runHerun(args, { profileDir }), hosts);
+    if (profileDir) checkRun(`herun ${tag} profiled`, await runHerun(hArgs, { profileDir }), hosts);
     const fig = (x) => ({ wallMs: round(x.wallMs), perHostTaskMs: per(x.wallMs), cpuMs: round(x.cpuMs), rssMB: round(x.rssMB) });
     res.runs.herun = {
       first: { ...fig(first), ...c1 },
-      second: { ...fig(second), ...c2, ...(cfg.repeat > 1 ? { runs: cfg.repeat, wallMsAll: seconds.map((x) => round(x.r.wallMs)), cpuMsAll: seconds.map((x) => round(x.r.cpuMs)), rssMBMax: round(rssMax) } : {}) },
+      second: { ...fig(second), ...second.check, ...(cfg.repeat > 1 ? { runs: cfg.repeat, wallMsAll: hSeconds.map((x) => round(x.wallMs)), cpuMsAll: hSeconds.map((x) => round(x.cpuMs)), rssMBMax: round(rssMax) } : {}) },
     };
     if (profileDir) {
       const f = readdirSync(profileDir).find((x) => x.endsWith('.cpuprofile'));
@@ -279,25 +300,19 @@ async function point(lab, hosts, tasks, files, withAnsible) {
   }
 
   // raw ssh2 floor
-  if (cfg.only.has('floor')) {
-    const dir = `/tmp/herun-bench/floor-${tasks}`;
-    const hs = lab.hostsFor(hosts);
-    const common = { hosts: hs, knownHostsFile: lab.state.knownHosts, privateKeyFile: lab.state.privateKey, commandsFor: (h) => floorCommands(tasks, h.name, dir) };
-    const cpu0 = process.cpuUsage();
-    const first = await runFloor({ ...common, barrier: true });
-    const cpu1 = process.cpuUsage();
-    const second = await runFloor({ ...common, barrier: true });
-    const cpu2 = process.cpuUsage();
-    const free = await runFloor({ ...common, barrier: false });
-    const cpuMs = (a, b) => ((b.user - a.user) + (b.system - a.system)) / 1000;
-    first.cpuMs = cpuMs(cpu0, cpu1);
-    second.cpuMs = cpuMs(cpu1, cpu2);
-    free.cpuMs = cpuMs(cpu2, process.cpuUsage());
-    // the floor runs inside this process: its CPU time is this process's during the run
+  if (doFloor) {
+    const first = fFirst;
+    const second = median(fSeconds);
+    const free = await floorRun(false);
     const f = (x) => ({ wallMs: round(x.wallMs), perHostTaskMs: per(x.wallMs), cpuMs: round(x.cpuMs), connectMs: round(x.connectMs), changed: x.changed, failed: x.failed, valid: x.failed === 0 });
-    res.runs.floor = { first: f(first), second: f(second), secondNoBarrier: f(free) };
+    res.runs.floor = {
+      first: f(first),
+      second: { ...f(second), ...(cfg.repeat > 1 ? { runs: cfg.repeat, wallMsAll: fSeconds.map((x) => round(x.wallMs)), cpuMsAll: fSeconds.map((x) => round(x.cpuMs)) } : {}) },
+      secondNoBarrier: f(free),
+    };
     log(`floor   ${tag}: first ${round(first.wallMs / 1000, 2)} s (cpu ${round(first.cpuMs / 1000, 2)} s), second ${round(second.wallMs / 1000, 2)} s (cpu ${round(second.cpuMs / 1000, 2)} s) (no barrier ${round(free.wallMs / 1000, 2)} s), connect ${round(second.connectMs)} ms`);
   }
+
 
   // ansible-playbook
   if (withAnsible) {

@@ -120,7 +120,7 @@ export function probeScript(p: string, o: ProbeOptions = {}): string {
   const algo = o.checksum === true ? 'sha1' : typeof o.checksum === 'string' ? o.checksum : '';
   if (algo && !CHECKSUM_ALGOS.has(algo)) throw new Error(`unsupported checksum algorithm ${algo}`);
   const L = o.follow ? '-L ' : '';
-  const fmt = 'rawmode=%f\\nuid=%u\\ngid=%g\\n' + (o.names === false ? '' : 'owner=%U\\ngroup=%G\\n') + 'size=%s\\natime=%X\\natimef=%x\\nmtime=%Y\\nmtimef=%y\\nctime=%Z\\nctimef=%z\\ninode=%i\\ndev=%d\\nnlink=%h\\nblocks=%b\\nblksize=%B\\nmajor=%t\\nminor=%T\\n';
+  const fmt = 'rawmode=%f\\nuid=%u\\ngid=%g\\n' + (o.names === false ? '' : 'owner=%U\\ngroup=%G\\n') + 'size=%s\\natime=%.9X\\nmtime=%.9Y\\nctime=%.9Z\\ninode=%i\\ndev=%d\\nnlink=%h\\nblocks=%b\\nblksize=%B\\nmajor=%t\\nminor=%T\\n';
   const max = o.maxContent ?? 64 * 1024 * 1024;
   const statCmd = `stat ${L}--printf ${shq(fmt)} -- "$p"`;
   const needSize = !!o.content || o.textIfSize !== undefined;
@@ -185,13 +185,6 @@ function typeOf(raw: number): FileType {
   }
 }
 
-/** `2026-11-26 03:57:07.628763453 +0000` + integer seconds -> float seconds */
-function withFraction(sec: string | undefined, human: string | undefined): number {
-  const s = Number(sec ?? 0);
-  const m = /\.(\d+)/.exec(human ?? '');
-  return m ? Number(`${s}.${m[1]}`) : s;
-}
-
 export function parseProbe(p: string, out: string): PathInfo {
   // `textContent`: everything after the mark line is the file's text
   let text: string | undefined;
@@ -220,9 +213,10 @@ export function parseProbe(p: string, out: string): PathInfo {
     owner: kv.get('owner') ?? '',
     group: kv.get('group') ?? '',
     size: Number(kv.get('size') ?? 0),
-    atime: withFraction(kv.get('atime'), kv.get('atimef')),
-    mtime: withFraction(kv.get('mtime'), kv.get('mtimef')),
-    ctime: withFraction(kv.get('ctime'), kv.get('ctimef')),
+    // `%.9X`: seconds and nanoseconds (the human form would make stat read the time zone file)
+    atime: Number(kv.get('atime') ?? 0),
+    mtime: Number(kv.get('mtime') ?? 0),
+    ctime: Number(kv.get('ctime') ?? 0),
     inode: Number(kv.get('inode') ?? 0),
     dev: Number(kv.get('dev') ?? 0),
     nlink: Number(kv.get('nlink') ?? 0),
