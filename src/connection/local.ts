@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { IdNames, type Connection, type ExecOptions, type ExecResult, type PutOptions, type BecomeOptions } from './types.js';
+import { ProbeCache, type Connection, type ExecOptions, type ExecResult, type PutOptions, type BecomeOptions } from './types.js';
 import { shq } from '../modules/quote.js';
 
 export function becomeWrap(cmd: string, b: BecomeOptions | null | undefined): { cmd: string; prompt?: string } {
@@ -22,15 +22,15 @@ export class LocalConnection implements Connection {
 
   async connect(): Promise<void> {}
 
-  readonly idNames = new IdNames();
+  readonly probeCache = new ProbeCache();
 
   async exec(cmd: string, opts: ExecOptions = {}): Promise<ExecResult> {
     if (opts.readOnly) return this.exec1(cmd, opts);
-    this.idNames.clear();
+    this.probeCache.clear();
     try {
       return await this.exec1(cmd, opts);
     } finally {
-      this.idNames.clear();
+      this.probeCache.clear();
     }
   }
 
@@ -64,11 +64,11 @@ export class LocalConnection implements Connection {
   }
 
   async putFile(remotePath: string, data: Buffer | string, opts: PutOptions = {}): Promise<void> {
-    this.idNames.clear();
+    this.probeCache.clear();
     try {
       await this.putFile1(remotePath, data, opts);
     } finally {
-      this.idNames.clear();
+      this.probeCache.clear();
     }
   }
 

@@ -33,7 +33,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { IdNames, UnreachableError } from './types.js';
+import { ProbeCache, UnreachableError } from './types.js';
 import type { BecomeOptions, Connection, ExecOptions, ExecResult, PutOptions } from './types.js';
 import { becomeWrap } from './local.js';
 import { shq } from '../modules/quote.js';
@@ -171,7 +171,7 @@ export class SshConnection implements Connection {
   private runnerWaiters: Array<(k: 'shell' | 'chan') => void> = [];
   private shellPending: PendingShellCmd | undefined;
   private markerBase = randomBytes(8).toString('hex');
-  readonly idNames = new IdNames();
+  readonly probeCache = new ProbeCache();
   private seq = 0;
   private sftp: SFTPWrapper | undefined;
   private sftpOpening: Promise<SFTPWrapper | undefined> | undefined;
@@ -702,11 +702,11 @@ export class SshConnection implements Connection {
   /** Run a command; stdout/stderr as Buffers. */
   async execRaw(cmd: string, opts: ExecOptions = {}): Promise<RawResult> {
     if (opts.readOnly) return this.execRaw1(cmd, opts);
-    this.idNames.clear();
+    this.probeCache.clear();
     try {
       return await this.execRaw1(cmd, opts);
     } finally {
-      this.idNames.clear();
+      this.probeCache.clear();
     }
   }
 
@@ -933,11 +933,11 @@ export class SshConnection implements Connection {
   }
 
   async putFile(remotePath: string, data: Buffer | string, opts: PutOptions = {}): Promise<void> {
-    this.idNames.clear();
+    this.probeCache.clear();
     try {
       await this.putFile1(remotePath, data, opts);
     } finally {
-      this.idNames.clear();
+      this.probeCache.clear();
     }
   }
 

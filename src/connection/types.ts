@@ -28,28 +28,33 @@ export interface ExecOptions {
    */
   shellSafe?: boolean;
   /**
-   * The command only reads (a file probe): the connection's `idNames` stay valid.
-   * Anything else empties them, since it may have changed the user or group databases.
+   * The command only reads (a file probe): the connection's `probeCache` stays valid.
+   * Anything else empties it, since it may have changed the user or group databases.
    */
   readOnly?: boolean;
 }
 
 /**
- * Owner and group names the target gave for uids and gids. A file probe that finds
- * the uid and gid of a path here asks `stat` for numbers only: the name lookups
- * (nsswitch.conf, passwd, group) are a sizeable part of a `stat` start. A connection
- * empties this whenever it runs a command not marked `readOnly` or writes a file,
- * so a name is never older than the last change the run made on the host.
+ * What file probes learnt of a target that does not depend on the path: owner and
+ * group names of uids and gids, and the umask a command starts with (per become user).
+ * A probe that finds what it needs here asks `stat` for numbers only (the name lookups
+ * read nsswitch.conf, passwd and group: a sizeable part of a `stat` start) and does not
+ * print the umask (one write, one packet less). A connection empties this whenever it
+ * runs a command not marked `readOnly` or writes a file, so nothing here is older than
+ * the last change the run made on the host.
  */
-export class IdNames {
+export class ProbeCache {
   readonly users = new Map<number, string>();
   readonly groups = new Map<number, string>();
-  /** bumped by every clear(): a lookup started before a clear must not fill the maps */
+  /** '' (no become) or `method:user` -> umask */
+  readonly umasks = new Map<string, number>();
+  /** bumped by every clear(): a probe started before a clear must not fill the maps */
   generation = 0;
   clear(): void {
     this.generation++;
     this.users.clear();
     this.groups.clear();
+    this.umasks.clear();
   }
 }
 
@@ -68,8 +73,8 @@ export interface PutOptions {
 export interface Connection {
   /** inventory hostname this connection serves */
   readonly host: string;
-  /** uid/gid names cache (optional: without it, every probe asks stat for names) */
-  readonly idNames?: IdNames;
+  /** what probes learnt of the target (optional: without it, every probe asks for everything) */
+  readonly probeCache?: ProbeCache;
   /** establish (idempotent). Throws UnreachableError when the host can't be reached. */
   connect(): Promise<void>;
   /** run `cmd` with /bin/sh -c semantics */

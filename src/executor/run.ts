@@ -1314,7 +1314,7 @@ function withBecome(conn: Connection, become: BecomeOptions | null): Connection 
   if (!become) return conn;
   return {
     host: conn.host,
-    idNames: conn.idNames,
+    probeCache: conn.probeCache,
     connect: () => conn.connect(),
     exec: (cmd, o = {}) => conn.exec(cmd, { ...o, become: o.become === undefined ? become : o.become }),
     putFile: (p, d, o = {}) => conn.putFile(p, d, { ...o, become: o.become === undefined ? become : o.become }),

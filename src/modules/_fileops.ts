@@ -86,9 +86,11 @@ export interface ProbeOptions {
   textIfSize?: number;
   /**
    * ask stat for owner and group names (default true); probe() turns this off when the
-   * connection's idNames already know the ids it expects (see IdNames)
+   * connection's probeCache knows some (see ProbeCache)
    */
   names?: boolean;
+  /** print the umask (default true); probe() turns this off when probeCache knows it */
+  umask?: boolean;
 }
 
 /**
@@ -122,30 +124,48 @@ export function probeScript(p: string, o: ProbeOptions = {}): string {
   const L = o.follow ? '-L ' : '';
   const fmt = 'rawmode=%f\\nuid=%u\\ngid=%g\\n' + (o.names === false ? '' : 'owner=%U\\ngroup=%G\\n') + 'size=%s\\natime=%.9X\\nmtime=%.9Y\\nctime=%.9Z\\ninode=%i\\ndev=%d\\nnlink=%h\\nblocks=%b\\nblksize=%B\\nmajor=%t\\nminor=%T\\n';
   const max = o.maxContent ?? 64 * 1024 * 1024;
-  const statCmd = `stat ${L}--printf ${shq(fmt)} -- "$p"`;
   const needSize = !!o.content || o.textIfSize !== undefined;
-  // Output: what builtins find is gathered in $o and written at the very end, right after
-  // the umask (the builtin's own line): every write of the shell that the SSH server reads
-  // on its own becomes a packet, and packets cost CPU at both ends. Processes (stat, the
-  // checksums, base64) write their own output: see below.
+  const U = o.umask === false ? '' : 'umask; ';
+  const reg = o.follow ? '[ -f "$p" ]' : '[ -f "$p" ] && [ ! -L "$p" ]';
+  // Output: every write of the shell that the SSH server reads on its own becomes a
+  // packet, and packets cost CPU at both ends. So what builtins find is gathered in $o
+  // and goes out with stat's own output (as the start of its format: $o then holds
+  // no % or backslash) or, when the script needs stat's output itself, in one printf at
+  // the end. Processes write their own output: a `$(...)` costs a fork() on the target
+  // where a plain command gets a vfork().
   const parts = [
     sh`p=${p}; d=${path.posix.dirname(p)}; o=; n='` + "\n'",
     'if [ -d "$d" ]; then o="parent=1$n"; fi',
     o.follow ? 'if [ -e "$p" ]; then' : 'if [ -e "$p" ] || [ -L "$p" ]; then',
-    // stat's output is kept in a variable only when the script needs the size; otherwise
-    // stat writes it itself: the shell starts a plain command with vfork(), but a `$(...)`
-    // with fork(), which costs more on the target than the extra packet
-    needSize
-      ? `  st=$(${statCmd}) || { umask; printf '%s' "$o"; return 3; }; o="\${o}exists=1$n$st$n"`
-      : `  ${statCmd} || { umask; printf '%s' "$o"; return 3; }; o="\${o}exists=1$n"`,
-    '  if [ -L "$p" ]; then o="${o}lnk_target=$(readlink -- "$p")${n}lnk_source=$(readlink -f -- "$p")$n"; fi',
-    '  [ -r "$p" ] && o="${o}readable=1$n"; [ -w "$p" ] && o="${o}writeable=1$n"; [ -x "$p" ] && o="${o}executable=1$n"',
+    '  o="${o}exists=1$n"; [ -r "$p" ] && o="${o}readable=1$n"; [ -w "$p" ] && o="${o}writeable=1$n"; [ -x "$p" ] && o="${o}executable=1$n"',
   ];
-  const reg = o.follow ? '[ -f "$p" ]' : '[ -f "$p" ] && [ ! -L "$p" ]';
-  // `<algo>sum < file` prints `<hex>  -`: parseProbe keeps the hex
-  // (written by the process itself, as stat's output above: `|| echo` ends the line if it fails)
-  if (algo) parts.push(`  if ${reg} && [ -r "$p" ]; then printf 'checksum='; ${algo}sum < "$p" || echo; fi`);
-  if (o.md5) parts.push(`  if ${reg} && [ -r "$p" ]; then printf 'md5='; md5sum < "$p" || echo; fi`);
+  const lnk = 'o="${o}lnk_target=$(readlink -- "$p")${n}lnk_source=$(readlink -f -- "$p")$n"';
+  // `<algo>sum < file` prints `<hex>  -`: parseProbe keeps the hex (`|| echo` ends the line if it fails)
+  const sums = (first: string): string[] => {
+    const out: string[] = [];
+    if (algo) out.push(`  if ${reg} && [ -r "$p" ]; then ${first}'checksum='; ${algo}sum < "$p" || echo; fi`);
+    if (o.md5) out.push(`  if ${reg} && [ -r "$p" ]; then ${algo ? 'printf ' : first}'md5='; md5sum < "$p" || echo; fi`);
+    return out;
+  };
+  if (needSize) {
+    // stat's output kept in a variable: the size decides what is read below
+    parts.push(
+      `  if [ -L "$p" ]; then ${lnk}; fi`,
+      `  st=$(stat ${L}--printf ${shq(fmt)} -- "$p") || { ${U}printf '%s' "$o"; return 3; }; o="$o$st$n"`,
+      // $o goes out with the first checksum's name
+      ...sums(`printf '%s%s' "$o" `).map((l, i) => (i === 0 ? l.replace(" || echo; fi", " || echo; o=; fi") : l)),
+    );
+  } else {
+    parts.push(
+      // a link's names may hold % or backslashes: printed on their own
+      `  if [ -L "$p" ]; then ${lnk}; printf '%s' "$o"; o=; fi`,
+      // the name of the first checksum ends stat's output, the checksum process writes the rest
+      algo || o.md5 ? `  c=; if ${reg} && [ -r "$p" ]; then c=${algo ? 'checksum=' : 'md5='}; fi` : '  c=',
+      `  stat ${L}--printf "$o"${shq(fmt)}"$c" -- "$p" || { ${U}printf '%s' "$o"; return 3; }; o=`,
+    );
+    if (algo) parts.push(`  [ -z "$c" ] || ${algo}sum < "$p" || echo`);
+    if (o.md5) parts.push(algo ? `  [ -z "$c" ] || { printf 'md5='; md5sum < "$p" || echo; }` : `  [ -z "$c" ] || md5sum < "$p" || echo`);
+  }
   // a small text file read with builtins: `read` line by line (a last line without
   // newline is left in $l); last in the output, after a mark line (parseProbe checks it)
   const text = `o="\${o}${TEXT_MARK}$n"; l=; while IFS= read -r l; do o="$o$l$n"; l=; done < "$p"; o="$o$l"`;
@@ -162,12 +182,12 @@ export function probeScript(p: string, o: ProbeOptions = {}): string {
         (o.textContent ? `if [ "$sz" -le ${Math.min(TEXT_CONTENT_MAX, max)} ]; then ${text}; else ${b64}; fi; fi` : `${b64}; fi`),
     );
   }
-  parts.push('fi', `umask; printf '%s' "$o"`);
+  parts.push('fi', `${U}[ -z "$o" ] || printf '%s' "$o"`);
   return [
     '__herun_probe() {',
     ...parts,
     '}',
-    '__herun_probe; __herun_r=$?; unset -f __herun_probe; unset p d st sz l n o',
+    '__herun_probe; __herun_r=$?; unset -f __herun_probe; unset p d st sz l n o c',
     'case $__herun_r in 0) unset __herun_r ;; *) unset __herun_r; false ;; esac',
   ].join('\n');
 }
@@ -247,31 +267,37 @@ export function parseProbe(p: string, out: string): PathInfo {
 }
 
 /**
- * Inspect a path on the target in one round trip. When the connection's idNames
+ * Inspect a path on the target in one round trip. When the connection's probeCache
  * know some names, stat is asked for numbers only and the names come from there; an
  * id they do not know costs a second probe with names (which then fills them).
  */
 export async function probe(ctx: ModuleContext, p: string, o: ProbeOptions = {}): Promise<PathInfo> {
-  const ids = ctx.conn.idNames;
+  const cache = ctx.conn.probeCache;
+  const umaskKey = ctx.become ? `${ctx.become.method}:${ctx.become.user}` : '';
   const run = async (names: boolean): Promise<PathInfo> => {
-    const gen = ids?.generation;
-    const r = await ctx.conn.exec(probeScript(p, { ...o, names }), { shellSafe: true, readOnly: true });
+    const gen = cache?.generation;
+    const umask = cache?.umasks.get(umaskKey);
+    const r = await ctx.conn.exec(probeScript(p, { ...o, names, umask: umask === undefined }), { shellSafe: true, readOnly: true });
     if (r.rc !== 0) throw new FileOpError(`cannot stat ${p}: ${r.stderr.trim() || `rc ${r.rc}`}`);
     const info = parseProbe(p, r.stdout);
-    if (ids && info.exists && ids.generation === gen) {
-      if (names) {
-        ids.users.set(info.uid, info.owner);
-        ids.groups.set(info.gid, info.group);
-      } else {
-        const u = ids.users.get(info.uid), g = ids.groups.get(info.gid);
-        if (u === undefined || g === undefined) return run(true);
-        info.owner = u;
-        info.group = g;
+    if (umask !== undefined) info.umask = umask;
+    const fresh = cache !== undefined && cache.generation === gen;
+    if (fresh && umask === undefined) cache.umasks.set(umaskKey, info.umask);
+    if (!info.exists) return info;
+    if (names) {
+      if (fresh) {
+        cache.users.set(info.uid, info.owner);
+        cache.groups.set(info.gid, info.group);
       }
-    } else if (!names && info.exists) return run(true);
+      return info;
+    }
+    const u = cache?.users.get(info.uid), g = cache?.groups.get(info.gid);
+    if (!fresh || u === undefined || g === undefined) return run(true);
+    info.owner = u;
+    info.group = g;
     return info;
   };
-  return run(!ids || ids.users.size === 0);
+  return run(!cache || cache.users.size === 0);
 }
 
 /** A failure on the target, reported as the module's `msg`. */

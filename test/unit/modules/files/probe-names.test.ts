@@ -1,4 +1,4 @@
-// probe() and the connection's IdNames: stat is asked for owner/group names only when
+// probe() and the connection's ProbeCache: stat is asked for owner/group names only when
 // the cache cannot answer, and anything that is not a read-only probe empties it.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { chownSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -40,7 +40,7 @@ function setup() {
   return { conn, ctx };
 }
 
-describe('probe with the IdNames cache', () => {
+describe('probe with the ProbeCache cache', () => {
   it('asks for names once, then numbers only, with the same result', async () => {
     const { conn, ctx } = setup();
     const first = await probe(ctx, path.join(dir, 'root'));
@@ -49,7 +49,7 @@ describe('probe with the IdNames cache', () => {
     expect(first.owner).toBe('root');
     expect(first.group).toBe('root');
     expect({ ...second, atime: 0 }).toEqual({ ...first, atime: 0 });
-    expect(conn.idNames.users.get(0)).toBe('root');
+    expect(conn.probeCache.users.get(0)).toBe('root');
   });
 
   it('an id the cache does not know costs a second probe with names, and is then known', async () => {
@@ -74,9 +74,9 @@ describe('probe with the IdNames cache', () => {
   it('a command empties the cache: the next probe asks for names again', async () => {
     const { conn, ctx } = setup();
     await probe(ctx, path.join(dir, 'root'));
-    expect(conn.idNames.users.size).toBe(1);
+    expect(conn.probeCache.users.size).toBe(1);
     await conn.exec('true');
-    expect(conn.idNames.users.size).toBe(0);
+    expect(conn.probeCache.users.size).toBe(0);
     await probe(ctx, path.join(dir, 'root'));
     expect(conn.scripts.filter((s) => s.names).length).toBe(2);
   });
@@ -85,7 +85,7 @@ describe('probe with the IdNames cache', () => {
     const { conn, ctx } = setup();
     await probe(ctx, path.join(dir, 'root'));
     await conn.putFile(path.join(dir, 'written'), 'w\n');
-    expect(conn.idNames.users.size).toBe(0);
+    expect(conn.probeCache.users.size).toBe(0);
   });
 
   it('a command that runs while a probe is out keeps the probe from filling the cache', async () => {
@@ -98,7 +98,7 @@ describe('probe with the IdNames cache', () => {
     release();
     const info = await pending;
     expect(info.owner).toBe('root');
-    expect(conn.idNames.users.size).toBe(0);
+    expect(conn.probeCache.users.size).toBe(0);
   });
 
   it('a missing path needs no names', async () => {

@@ -106,19 +106,44 @@ describe('probe output', () => {
     const shell = lines[0]!.split(' ', 1)[0];
     return lines.filter((l) => l.startsWith(`${shell} `) && /write\(1,/.test(l)).length;
   };
-  it('builtin output is written at once at the end; a process writes its own output unless its value is needed', () => {
+  it('builtin output goes out in as few writes as it can; a process writes its own output unless its value is needed', () => {
     const p = path.join(dir, 'plain');
     // size needed (text compare, content): stat in $(...), the shell writes twice (umask, the rest)
     expect(writes(probeScript(p, { follow: true, content: true, textContent: true }))).toBe(2);
     expect(writes(probeScript(p, { follow: true, textIfSize: files.plain!.length }))).toBe(2);
     expect(probeScript(p, { follow: true, textIfSize: 3 })).toMatch(/st=\$\(stat /);
+    // the umask known (ProbeCache): once
+    expect(writes(probeScript(p, { follow: true, textIfSize: files.plain!.length, umask: false }))).toBe(1);
     // nothing needed from stat or the checksum: they write themselves (started with vfork,
-    // not fork), the shell adds the `checksum=`/`md5=` keys, the umask and the rest
+    // not fork); what the shell found is the start of stat's format, the first checksum's
+    // key its end: the shell itself writes only the umask and the second key
     const plainScript = probeScript(p, { follow: true, checksum: true, md5: true });
     expect(plainScript).not.toMatch(/\$\((stat|sha1sum|md5sum) /);
-    expect(writes(plainScript)).toBe(4);
+    expect(writes(plainScript)).toBe(2);
+    expect(writes(probeScript(p, { follow: true, checksum: true, umask: false }))).toBe(0);
+    expect(writes(probeScript(p, { umask: false, names: false }))).toBe(0);
     expect(writes(probeScript(path.join(dir, 'link'), {}))).toBe(2);
     expect(writes(probeScript(path.join(dir, 'absent'), { checksum: true }))).toBeLessThanOrEqual(2);
+  });
+  it('gives the same facts whichever way the output went out', () => {
+    const full = (q: string, o: ProbeOptions) => ({ ...run(q, o), atime: 0 });
+    for (const name of ['plain', 'link', 'absent', 'empty']) {
+      const q = path.join(dir, name);
+      const base = full(q, { checksum: true, md5: true });
+      expect(full(q, { checksum: true, md5: true, umask: false })).toEqual({ ...base, umask: 0o22 });
+      expect(full(q, { checksum: true, md5: true, names: false, umask: false })).toEqual({ ...base, owner: '', group: '', umask: 0o22 });
+      expect(full(q, { md5: true, umask: false })).toEqual({ ...base, checksum: undefined, umask: 0o22 });
+      expect(full(q, { follow: true, checksum: true, textIfSize: 1 })).toEqual(full(q, { follow: true, checksum: true }));
+    }
+    expect(full(path.join(dir, 'plain'), {}).umask).toBe(Number.parseInt(execFileSync('/bin/sh', ['-c', 'umask']).toString().trim(), 8));
+  });
+  it('a link target with % and backslashes is not taken for a stat format', () => {
+    const q = path.join(dir, 'pct-link');
+    symlinkSync('/no/such/%s%n\\n%%', q);
+    const info = run(q, { checksum: true, umask: false });
+    expect(info.type).toBe('link');
+    expect(info.lnkTarget).toBe('/no/such/%s%n\\n%%');
+    expect(info.exists).toBe(true);
   });
 });
 
