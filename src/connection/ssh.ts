@@ -24,11 +24,14 @@
  * (interval * countMax .. interval * (countMax+1)); in-flight commands then
  * reject with UnreachableError.
  */
-import ssh2 from 'ssh2';
-const { Client, utils: ssh2utils } = ssh2;
-type Client = InstanceType<typeof Client>;
+// the client and key parser without ssh2's index (see src/types/ssh2-deep.d.ts)
+import ClientClass from 'ssh2/lib/client.js';
+import keyParser from 'ssh2/lib/protocol/keyParser.js';
+const Client = ClientClass;
+const ssh2utils = { parseKey: keyParser.parseKey };
+type Client = InstanceType<typeof ClientClass>;
 import type { ClientChannel, SFTPWrapper, ConnectConfig, AnyAuthMethod, AuthenticationType } from 'ssh2';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -155,6 +158,33 @@ interface Hop {
 function defaultIdentityFiles(): string[] {
   const d = path.join(os.homedir(), '.ssh');
   return ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => path.join(d, f));
+}
+
+/**
+ * A key file read and parsed once for all the hosts that use it (each connection
+ * used to parse it again), again when its size or mtime changes.
+ */
+const keyCache = new Map<string, { mtimeMs: number; size: number; data: Buffer; parsed: ReturnType<typeof ssh2utils.parseKey> }>();
+
+function readKey(file: string, passphrase: string | undefined): { data: Buffer; parsed: ReturnType<typeof ssh2utils.parseKey> } | undefined {
+  let st;
+  try {
+    st = statSync(file);
+  } catch {
+    return undefined;
+  }
+  const key = `${file}\0${passphrase ?? ''}`;
+  const hit = keyCache.get(key);
+  if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit;
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  const entry = { mtimeMs: st.mtimeMs, size: st.size, data, parsed: ssh2utils.parseKey(data, passphrase) };
+  keyCache.set(key, entry);
+  return entry;
 }
 
 export class SshConnection implements Connection {
@@ -379,14 +409,12 @@ export class SshConnection implements Connection {
     const explicit = ep.identityFiles.length > 0;
     const files = explicit ? ep.identityFiles : defaultIdentityFiles();
     for (const f of files) {
-      let data: Buffer;
-      try {
-        data = readFileSync(f);
-      } catch {
+      const k = readKey(f, this.opts.keyPassphrase);
+      if (!k) {
         if (explicit) this.log(3, `identity file ${f} not readable, skipped`);
         continue;
       }
-      const parsed = ssh2utils.parseKey(data, this.opts.keyPassphrase);
+      const { data, parsed } = k;
       if (parsed instanceof Error) {
         this.log(1, `identity file ${f} skipped: ${/passphrase|encrypted/i.test(parsed.message) ? 'encrypted key and no (or a wrong) passphrase' : parsed.message}`);
         continue;

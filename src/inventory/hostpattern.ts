@@ -53,7 +53,8 @@ export function parseAddress(address: string, allowRanges = false): { host: stri
     address = m[1]!;
     port = parseInt(m[2]!, 10);
   }
-  if (!(IPV4.test(address) || IPV6.test(address) || HOSTNAME.test(address))) {
+  // names first: they are what inventories hold, and the IPv6 pattern is the costly one
+  if (!(HOSTNAME.test(address) || IPV4.test(address) || IPV6.test(address))) {
     throw new AddressError(`Not a valid network hostname: ${address}`);
   }
   if (!allowRanges && address.includes('[')) throw new AddressError('Detected range in host but was asked to ignore ranges');
