@@ -4,12 +4,15 @@
  * imported only after argument parsing so `--version` stays fast.
  */
 import './v8-tiering.js';
-import { Command, Option } from 'commander';
+import { createRequire } from 'node:module';
+import type { Command as CommandT } from 'commander';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+// CommonJS, through require: its ESM wrapper makes Node scan the CommonJS file for exports (start-up time)
+const { Command, Option } = createRequire(import.meta.url)('commander') as typeof import('commander');
 const pkg = JSON.parse(readFileSync(path.join(here, '..', '..', 'package.json'), 'utf8')) as { version: string };
 
 function collect(v: string, prev: string[]): string[] {
@@ -44,7 +47,7 @@ export interface CliOptions {
   progress?: boolean;
 }
 
-export function buildProgram(): Command {
+export function buildProgram(): CommandT {
   const program = new Command('herun');
   program
     .usage('[options] playbook.yml [playbook2 ...]')

@@ -24,12 +24,13 @@
  * (interval * countMax .. interval * (countMax+1)); in-flight commands then
  * reject with UnreachableError.
  */
-// the client and key parser without ssh2's index (see src/types/ssh2-deep.d.ts)
-import ClientClass from 'ssh2/lib/client.js';
-import keyParser from 'ssh2/lib/protocol/keyParser.js';
-const Client = ClientClass;
-const ssh2utils = { parseKey: keyParser.parseKey };
-type Client = InstanceType<typeof ClientClass>;
+// the client and key parser without ssh2's index (see src/types/ssh2-deep.d.ts),
+// through require: an ESM import of a CommonJS file also runs Node's export scanner over it
+import { createRequire } from 'node:module';
+const requireHere = createRequire(import.meta.url);
+const Client = requireHere('ssh2/lib/client.js') as typeof import('ssh2/lib/client.js');
+const ssh2utils = { parseKey: (requireHere('ssh2/lib/protocol/keyParser.js') as typeof import('ssh2/lib/protocol/keyParser.js')).parseKey };
+type Client = InstanceType<typeof Client>;
 import type { ClientChannel, SFTPWrapper, ConnectConfig, AnyAuthMethod, AuthenticationType } from 'ssh2';
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import os from 'node:os';

@@ -176,7 +176,8 @@ export class Inventory {
   /** inventory_hostname, inventory_hostname_short, group_names, inventory_file, inventory_dir. */
   magicVars(host: string): Record<string, unknown> {
     const h = this.getHost(host);
-    const short = IPV4.test(host) || IPV6.test(host) ? host : host.split('.')[0]!;
+    // an address has only digits and dots, or a colon: the patterns are not run on names
+    const short = (/^[0-9.[\]:]+$/.test(host) && IPV4.test(host)) || (host.includes(':') && IPV6.test(host)) ? host : host.split('.')[0]!;
     return {
       inventory_hostname: host,
       inventory_hostname_short: short,

@@ -17,20 +17,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import {
-  parseDocument,
-  LineCounter,
-  isAlias,
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  type Document,
-  type Node as YNode,
-  type Scalar,
-  type YAMLMap,
-  type YAMLSeq,
-} from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, LineCounter as LineCounterT, Node as YNode, Scalar, YAMLMap, YAMLSeq } from 'yaml';
+// through require: `yaml` is CommonJS, and an ESM import of it also runs Node's export
+// scanner over its index (start-up time)
+const { parseDocument, LineCounter, isAlias, isMap, isPair, isScalar, isSeq } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
 import { UserError, type Pos } from '../errors.js';
 import { Unsafe } from './unsafe.js';
 import { warn } from '../warnings.js';
@@ -131,11 +122,11 @@ export function resolvePlain(s: string): unknown {
 const STD = 'tag:yaml.org,2002:';
 
 class Converter {
-  private readonly lc: LineCounter;
+  private readonly lc: LineCounterT;
   private readonly built = new Map<YNode, unknown>();
   constructor(
     private readonly doc: Document,
-    lc: LineCounter,
+    lc: LineCounterT,
     private readonly file: string,
     private readonly text: string,
   ) {

@@ -9,14 +9,18 @@
  *  - float literals keep float-ness (`1.0` renders as `1.0`).
  *  - tests accept one argument without parentheses (`x is divisibleby 3`).
  */
-import nunjucks from 'nunjucks';
+import { createRequire } from 'node:module';
 import { TemplateError, type Pos } from '../errors.js';
 import { PyFloat } from './pyrepr.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-const lexer: any = (nunjucks as any).lexer;
-const parserMod: any = (nunjucks as any).parser;
-export const nodes: any = (nunjucks as any).nodes;
+// only the lexer, parser and node classes (not nunjucks' index: its environment,
+// compiler, runtime and loaders are never used), through require: an ESM import of a
+// CommonJS file also runs Node's export scanner over it (start-up time)
+const requireHere = createRequire(import.meta.url);
+const lexer: any = requireHere('nunjucks/src/lexer');
+const parserMod: any = requireHere('nunjucks/src/parser');
+export const nodes: any = requireHere('nunjucks/src/nodes');
 
 const Tokenizer = Object.getPrototypeOf(lexer.lex('', {})).constructor;
 const Parser = parserMod.Parser;

@@ -3,7 +3,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
-import YAML from 'yaml';
 import { encrypt as unixEncrypt } from 'unixcrypt';
 import { callFilter, callTest, type Ctx, type FilterFn } from './engine.js';
 import { PyFloat, isDict, pyJson, pyRepr, pyStr, tuple } from './pyrepr.js';
@@ -13,6 +12,9 @@ import {
 import { pyRegex, pySub, expandReplacement } from './regex.js';
 import { versionTest } from './tests.js';
 import { yamlDump } from './yamldump.js';
+
+// CommonJS, through require (see loader/yaml.ts)
+const YAML = createRequire(import.meta.url)('yaml') as typeof import('yaml');
 
 function str(v: unknown): string {
   if (v instanceof Undef) v.fail();

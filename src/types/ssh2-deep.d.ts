@@ -8,6 +8,5 @@ declare module 'ssh2/lib/client.js' {
 }
 declare module 'ssh2/lib/protocol/keyParser.js' {
   import { utils } from 'ssh2';
-  const keyParser: { parseKey: typeof utils.parseKey };
-  export default keyParser;
+  export const parseKey: typeof utils.parseKey;
 }

@@ -311,6 +311,14 @@ describe('implicit localhost, magic vars, groups dict', () => {
     expect(inv.magicVars('top1').group_names).toEqual(['ungrouped']);
   });
 
+  it('inventory_hostname_short keeps an address whole', () => {
+    const inv = loadInventory(['10.0.0.1,fe80::1,db.example.com,10.0.0.1x.example.com,'], {});
+    expect(inv.magicVars('10.0.0.1').inventory_hostname_short).toBe('10.0.0.1');
+    expect(inv.magicVars('fe80::1').inventory_hostname_short).toBe('fe80::1');
+    expect(inv.magicVars('db.example.com').inventory_hostname_short).toBe('db');
+    expect(inv.magicVars('10.0.0.1x.example.com').inventory_hostname_short).toBe('10');
+  });
+
   it('yaml variable positions', () => {
     const inv = loadInventory(['hosts.yml'], { cwd: FIX });
     const layers = inv.hostVarLayers('web2.example.com');
