@@ -119,6 +119,19 @@ const CHECKSUM_ALGOS = new Set(['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sh
  * subshell (`shellSafe`); it fails (status 1, stat's message on stderr) when stat does.
  */
 export function probeScript(p: string, o: ProbeOptions = {}): string {
+  // everything but the first line depends on the options only: built once per set of them
+  const key = `${o.follow ? 1 : 0}|${o.checksum ?? ''}|${o.md5 ? 1 : 0}|${o.content ? 1 : 0}|${o.maxContent ?? ''}|${o.textContent ? 1 : 0}|${o.textIfSize ?? ''}|${o.names === false ? 0 : 1}|${o.umask === false ? 0 : 1}`;
+  let body = probeBodies.get(key);
+  if (body === undefined) {
+    body = probeBody(o);
+    probeBodies.set(key, body);
+  }
+  return '__herun_probe() {\n' + sh`p=${p}; d=${path.posix.dirname(p)}; o=; n='` + "\n'\n" + body;
+}
+
+const probeBodies = new Map<string, string>();
+
+function probeBody(o: ProbeOptions): string {
   const algo = o.checksum === true ? 'sha1' : typeof o.checksum === 'string' ? o.checksum : '';
   if (algo && !CHECKSUM_ALGOS.has(algo)) throw new Error(`unsupported checksum algorithm ${algo}`);
   const L = o.follow ? '-L ' : '';
@@ -134,7 +147,6 @@ export function probeScript(p: string, o: ProbeOptions = {}): string {
   // the end. Processes write their own output: a `$(...)` costs a fork() on the target
   // where a plain command gets a vfork().
   const parts = [
-    sh`p=${p}; d=${path.posix.dirname(p)}; o=; n='` + "\n'",
     'if [ -d "$d" ]; then o="parent=1$n"; fi',
     o.follow ? 'if [ -e "$p" ]; then' : 'if [ -e "$p" ] || [ -L "$p" ]; then',
     '  o="${o}exists=1$n"; [ -r "$p" ] && o="${o}readable=1$n"; [ -w "$p" ] && o="${o}writeable=1$n"; [ -x "$p" ] && o="${o}executable=1$n"',
@@ -184,7 +196,6 @@ export function probeScript(p: string, o: ProbeOptions = {}): string {
   }
   parts.push('fi', `${U}[ -z "$o" ] || printf '%s' "$o"`);
   return [
-    '__herun_probe() {',
     ...parts,
     '}',
     '__herun_probe; __herun_r=$?; unset -f __herun_probe; unset p d st sz l n o c',
