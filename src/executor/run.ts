@@ -186,7 +186,7 @@ export class Executor {
     }
     // hosts that failed or were unreachable in an earlier play stay out (as in Ansible)
     this.playHosts = hosts.filter((h) => !this.host(h).unreachable && !this.host(h).failed);
-    this.handlers = play.handlers;
+    this.handlers = importedHandlers(play.handlers);
     this.registerSecrets(hosts);
     // play-level argument specs are checked per role at role start
     const batches = this.batches(play, this.playHosts);
@@ -287,7 +287,7 @@ export class Executor {
     const hosts = this.inv.resolvePattern(Array.isArray(pattern) ? pattern.map(String) : String(pattern));
     this.playHosts = hosts;
     this.batchHosts = hosts;
-    this.handlers = play.handlers;
+    this.handlers = importedHandlers(play.handlers);
     return hosts;
   }
 
@@ -1308,6 +1308,20 @@ function statusOf(r: ModuleResult): HostStatus {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * The handlers a notify can name: `import_tasks` in the handlers section is static, as in
+ * Ansible, so the tasks it imports are handlers themselves (each keeps its import block as
+ * parent, for the keywords it inherits); the import line is not one.
+ */
+function importedHandlers(nodes: TaskNode[]): TaskNode[] {
+  const out: TaskNode[] = [];
+  for (const n of nodes) {
+    if (n.type === 'block' && n.synthetic === 'import_tasks') out.push(...importedHandlers(n.block));
+    else out.push(n);
+  }
+  return out;
 }
 
 function withBecome(conn: Connection, become: BecomeOptions | null): Connection {
