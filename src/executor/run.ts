@@ -315,7 +315,7 @@ export class Executor {
           const tolerant = new Proxy(vars, {
             get: (t, k) => { try { return Reflect.get(t, k); } catch (e) { if (e instanceof TemplateError) return undefined; throw e; } },
           });
-          validateRoleArgs(n.role, tolerant, this.layersFor(h, scope), n.pos);
+          validateRoleArgs(n.role, tolerant, this.layersFor(h, scope), n.pos, n.role.entryPoint);
         });
       }
     }
@@ -502,7 +502,7 @@ export class Executor {
     if (node.synthetic === 'role' && node.role?.argumentSpecs) {
       for (const h of hosts) {
         const vars = this.scopeVars(h, { ...this.baseScope(), node });
-        validateRoleArgs(node.role, vars, this.layersFor(h.name, { ...this.baseScope(), node }), node.pos);
+        validateRoleArgs(node.role, vars, this.layersFor(h.name, { ...this.baseScope(), node }), node.pos, node.role.entryPoint);
       }
     }
     await this.runListLinear(node.block, hosts);

@@ -261,6 +261,7 @@ export function instantiateRole(
     defaults: { ...specDefaults, ...defaults.vars }, vars: vars.vars, params,
     handlers: [], tasks: [], deps: [], parentRole,
     argumentSpecs: isMap(specs) ? (specs as Kw) : undefined,
+    entryPoint: opts.tasksFrom ?? 'main',
     allowDuplicates: metaAllowDup,
     key,
     defaultsPos: defaults.pos, varsPos: vars.pos,

@@ -22,6 +22,8 @@ export interface RoleInstance {
   /** the role that pulled this one in as a dependency */
   parentRole?: RoleInstance;
   argumentSpecs?: Kw;
+  /** the argument_specs entry point its tasks came from: `tasks_from` or 'main' (as Ansible) */
+  entryPoint: string;
   allowDuplicates: boolean;
   /** unique key: path + params (Ansible runs a role once per play per params) */
   key: string;

@@ -74,3 +74,61 @@ describe('role argument specs', () => {
     expect(r.out).toMatch(/app_dns/);
   });
 });
+
+describe('role argument specs: the entry point that runs', () => {
+  // Ansible checks `argument_specs.<tasks_from>` for `tasks_from: X`, not `main`
+  // (ansible-playbook 2.14 runs this playbook; it also shows a "Validating arguments"
+  // task per role run, which herun does not: see docs/decisions/argument-specs.md)
+  function entrySite(playbook: string): string {
+    const dir = mkdtempSync(path.join(tmpdir(), 'herun-argspec-entry-'));
+    const files: Record<string, string> = {
+      'roles/svc/meta/argument_specs.yml': [
+        'argument_specs:',
+        '  main:',
+        '    options:',
+        '      needed: {type: str, required: true}',
+        '  restart:',
+        '    options:',
+        '      svc_port: {type: int, required: true}',
+        '',
+      ].join('\n'),
+      'roles/svc/tasks/main.yml': '- copy: {dest: "{{ target }}/main.txt", content: "needed={{ needed }}\\n"}\n',
+      'roles/svc/tasks/restart.yml': '- copy: {dest: "{{ target }}/restart-{{ svc_port }}.txt", content: "port {{ svc_port }}\\n"}\n',
+      'playbook.yml': playbook,
+    };
+    for (const [f, t] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+      writeFileSync(path.join(dir, f), t);
+    }
+    return dir;
+  }
+  const runIn = (dir: string) => {
+    const r = spawnSync(HERUN, ['-c', 'local', '-i', 'localhost,', 'playbook.yml', '-e', `target=${dir}`], { cwd: dir, encoding: 'utf8' });
+    return { rc: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+  };
+  const head = '- hosts: localhost\n  gather_facts: false\n  tasks:\n';
+
+  it('tasks_from: restart is checked against the restart entry point (import_role and include_role)', () => {
+    const dir = entrySite(head + [
+      '    - import_role: {name: svc, tasks_from: restart}',
+      '      vars: {svc_port: 5432}',
+      '    - include_role: {name: svc, tasks_from: restart}',
+      '      vars: {svc_port: 5433}',
+      '',
+    ].join('\n'));
+    const r = runIn(dir);
+    expect(r.out).not.toContain('needed');
+    expect(r.rc).toBe(0);
+    expect(existsSync(path.join(dir, 'restart-5432.txt'))).toBe(true);
+    expect(existsSync(path.join(dir, 'restart-5433.txt'))).toBe(true);
+  });
+
+  it('the restart entry point still requires what it declares, and main still requires needed', () => {
+    const r1 = runIn(entrySite(head + '    - import_role: {name: svc, tasks_from: restart}\n'));
+    expect(r1.rc).toBe(1);
+    expect(r1.out).toContain("missing required variable 'svc_port'");
+    const r2 = runIn(entrySite(head + '    - import_role: {name: svc}\n      vars: {svc_port: 1}\n'));
+    expect(r2.rc).toBe(1);
+    expect(r2.out).toContain("missing required variable 'needed'");
+  });
+});
