@@ -214,4 +214,25 @@ describe('engine_db_migrate: PostgreSQL restart handler on a systemd host', () =
       await sh(`sed -i '/herun_no_such_setting/d' ${CONF}; systemctl reset-failed ${UNIT}; systemctl start ${UNIT}`);
     }
   });
+
+  it("reports within 10 s a restart the service manager calls a success when no server comes back (Debian's postgresql.service)", async () => {
+    await sh(`echo 'herun_no_such_setting = on' >> ${CONF}`);
+    try {
+      const t0 = Date.now();
+      // the umbrella unit: its restart restarts the cluster's unit (PartOf) and succeeds either way
+      const p = await play({ engine_db_migrate_service: 'postgresql' });
+      const took = Date.now() - t0;
+      expect(p.run.rc, p.run.stdout + p.run.stderr).toBe(2);
+      const h = p.one(HANDLER);
+      expect(h.status).toBe('failed');
+      expect(String(h.result.stderr)).toMatch(
+        new RegExp(`^systemctl restart postgresql exited 0, but no new PostgreSQL server accepted connections on port ${PORT} within 10 s`),
+      );
+      // well before the 30 s restart timeout of this playbook
+      expect(took).toBeLessThan(25_000);
+      expect((await state()).statusDirs).toBe('');
+    } finally {
+      await sh(`sed -i '/herun_no_such_setting/d' ${CONF}; systemctl reset-failed ${UNIT}; systemctl start ${UNIT}`);
+    }
+  }, 60_000);
 });
