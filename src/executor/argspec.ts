@@ -123,7 +123,13 @@ export function validateRoleArgs(role: RoleInstance, vars: Kw, layers: VarLayer[
   for (const k of Object.keys(opts)) {
     if (!(k in vars)) continue;
     const v = vars[k];
-    if (v !== undefined) value[k] = v;
+    if (v === undefined) continue;
+    // null for an option that is neither required nor has a default is "not given", as in
+    // Ansible (a role default `~` meaning "the built-in behaviour"); a required option must
+    // have a value of its type (Ansible lets null through there: herun is stricter)
+    const o = opts[k];
+    if (v === null && isMap(o) && o.required !== true && (o.default ?? null) === null) continue;
+    value[k] = v;
   }
   if (c.validate(value)) return;
   const e = c.validate.errors![0]!;

@@ -194,8 +194,9 @@ describe('he roles on lab hosts', () => {
   });
 
   it('troubleshoot.yml refuses lockspace reinitialisation while the engine VM runs', async () => {
-    const r = await play('troubleshoot.yml', ['-l', 'h1.example.com:h2.example.com', '-e', 'he_troubleshoot_reinitialize_lockspace=true']);
-    expect(r.rc).toBe(2);
+    // a typed value: the troubleshoot entry point's spec says bool (key=value -e gives a string)
+    const r = await play('troubleshoot.yml', ['-l', 'h1.example.com:h2.example.com', '-e', '{"he_troubleshoot_reinitialize_lockspace": true}']);
+    expect(r.rc, r.stdout + r.stderr).toBe(2);
     expect(r.stdout).toMatch(/refused: --reinitialize-lockspace/);
     await lab.exec(`${PREFIX}1`, 'hosted-engine --set-maintenance --mode=none');
   });

@@ -132,3 +132,42 @@ describe('role argument specs: the entry point that runs', () => {
     expect(r2.out).toContain("missing required variable 'needed'");
   });
 });
+
+describe('role argument specs: null values', () => {
+  // A null value of an option that is neither required nor has a default is "not given",
+  // as in Ansible (a role default `~` meaning "the built-in behaviour"). ansible-playbook
+  // 2.14 also lets a required option be null; herun refuses that (stricter, on purpose)
+  function nullSite(spec: string, defaults: string): string {
+    const dir = mkdtempSync(path.join(tmpdir(), 'herun-argspec-null-'));
+    const files: Record<string, string> = {
+      'roles/r/meta/argument_specs.yml': `argument_specs:\n  main:\n    options:\n${spec}`,
+      'roles/r/defaults/main.yml': defaults,
+      'roles/r/tasks/main.yml': '- debug: {msg: "host id {{ host_id if host_id else \'this host\' }}"}\n',
+      'playbook.yml': '- hosts: localhost\n  gather_facts: false\n  roles: [r]\n',
+    };
+    for (const [f, t] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+      writeFileSync(path.join(dir, f), t);
+    }
+    return dir;
+  }
+  const runIn = (dir: string) => {
+    const r = spawnSync(HERUN, ['-c', 'local', '-i', 'localhost,', 'playbook.yml'], { cwd: dir, encoding: 'utf8' });
+    return { rc: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+  };
+
+  it('an optional int left at ~ passes; given a string it is refused', () => {
+    const ok = runIn(nullSite('      host_id: {type: int}\n', 'host_id: ~\n'));
+    expect(ok.out).toContain('host id this host');
+    expect(ok.rc).toBe(0);
+    const bad = runIn(nullSite('      host_id: {type: int}\n', 'host_id: "two"\n'));
+    expect(bad.rc).toBe(1);
+    expect(bad.out).toContain("variable 'host_id' must be integer");
+  });
+
+  it('a required int left at ~ is refused', () => {
+    const r = runIn(nullSite('      host_id: {type: int, required: true}\n', 'host_id: ~\n'));
+    expect(r.rc).toBe(1);
+    expect(r.out).toContain("variable 'host_id' must be integer");
+  });
+});
