@@ -25,13 +25,7 @@ export class LocalConnection implements Connection {
   readonly probeCache = new ProbeCache();
 
   async exec(cmd: string, opts: ExecOptions = {}): Promise<ExecResult> {
-    if (opts.readOnly) return this.exec1(cmd, opts);
-    this.probeCache.clear();
-    try {
-      return await this.exec1(cmd, opts);
-    } finally {
-      this.probeCache.clear();
-    }
+    return opts.readOnly ? this.exec1(cmd, opts) : this.probeCache.around(() => this.exec1(cmd, opts));
   }
 
   private exec1(cmd: string, opts: ExecOptions): Promise<ExecResult> {
@@ -64,12 +58,7 @@ export class LocalConnection implements Connection {
   }
 
   async putFile(remotePath: string, data: Buffer | string, opts: PutOptions = {}): Promise<void> {
-    this.probeCache.clear();
-    try {
-      await this.putFile1(remotePath, data, opts);
-    } finally {
-      this.probeCache.clear();
-    }
+    return this.probeCache.around(() => this.putFile1(remotePath, data, opts));
   }
 
   private async putFile1(remotePath: string, data: Buffer | string, opts: PutOptions): Promise<void> {

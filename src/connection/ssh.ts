@@ -730,13 +730,7 @@ export class SshConnection implements Connection {
 
   /** Run a command; stdout/stderr as Buffers. */
   async execRaw(cmd: string, opts: ExecOptions = {}): Promise<RawResult> {
-    if (opts.readOnly) return this.execRaw1(cmd, opts);
-    this.probeCache.clear();
-    try {
-      return await this.execRaw1(cmd, opts);
-    } finally {
-      this.probeCache.clear();
-    }
+    return opts.readOnly ? this.execRaw1(cmd, opts) : this.probeCache.around(() => this.execRaw1(cmd, opts));
   }
 
   private async execRaw1(cmd: string, opts: ExecOptions): Promise<RawResult> {
@@ -962,12 +956,7 @@ export class SshConnection implements Connection {
   }
 
   async putFile(remotePath: string, data: Buffer | string, opts: PutOptions = {}): Promise<void> {
-    this.probeCache.clear();
-    try {
-      await this.putFile1(remotePath, data, opts);
-    } finally {
-      this.probeCache.clear();
-    }
+    return this.probeCache.around(() => this.putFile1(remotePath, data, opts));
   }
 
   private async putFile1(remotePath: string, data: Buffer | string, opts: PutOptions): Promise<void> {

@@ -56,6 +56,15 @@ export class ProbeCache {
     this.groups.clear();
     this.umasks.clear();
   }
+  /** run something that may change the target: emptied before and after it */
+  async around<T>(fn: () => Promise<T>): Promise<T> {
+    this.clear();
+    try {
+      return await fn();
+    } finally {
+      this.clear();
+    }
+  }
 }
 
 export interface ExecResult {

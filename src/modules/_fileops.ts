@@ -153,30 +153,30 @@ function probeBody(o: ProbeOptions): string {
   ];
   const lnk = 'o="${o}lnk_target=$(readlink -- "$p")${n}lnk_source=$(readlink -f -- "$p")$n"';
   // `<algo>sum < file` prints `<hex>  -`: parseProbe keeps the hex (`|| echo` ends the line if it fails)
-  const sums = (first: string): string[] => {
-    const out: string[] = [];
-    if (algo) out.push(`  if ${reg} && [ -r "$p" ]; then ${first}'checksum='; ${algo}sum < "$p" || echo; fi`);
-    if (o.md5) out.push(`  if ${reg} && [ -r "$p" ]; then ${algo ? 'printf ' : first}'md5='; md5sum < "$p" || echo; fi`);
-    return out;
-  };
+  const sums: [key: string, prog: string][] = [];
+  if (algo) sums.push(['checksum', `${algo}sum`]);
+  if (o.md5) sums.push(['md5', 'md5sum']);
   if (needSize) {
     // stat's output kept in a variable: the size decides what is read below
     parts.push(
       `  if [ -L "$p" ]; then ${lnk}; fi`,
       `  st=$(stat ${L}--printf ${shq(fmt)} -- "$p") || { ${U}printf '%s' "$o"; return 3; }; o="$o$st$n"`,
-      // $o goes out with the first checksum's name
-      ...sums(`printf '%s%s' "$o" `).map((l, i) => (i === 0 ? l.replace(" || echo; fi", " || echo; o=; fi") : l)),
+      // $o goes out with the first checksum's key
+      ...sums.map(([key, prog], i) =>
+        i === 0
+          ? `  if ${reg} && [ -r "$p" ]; then printf '%s%s' "$o" '${key}='; o=; ${prog} < "$p" || echo; fi`
+          : `  if ${reg} && [ -r "$p" ]; then printf '${key}='; ${prog} < "$p" || echo; fi`,
+      ),
     );
   } else {
     parts.push(
       // a link's names may hold % or backslashes: printed on their own
       `  if [ -L "$p" ]; then ${lnk}; printf '%s' "$o"; o=; fi`,
       // the name of the first checksum ends stat's output, the checksum process writes the rest
-      algo || o.md5 ? `  c=; if ${reg} && [ -r "$p" ]; then c=${algo ? 'checksum=' : 'md5='}; fi` : '  c=',
+      sums.length ? `  c=; if ${reg} && [ -r "$p" ]; then c=${sums[0]![0]}=; fi` : '  c=',
       `  stat ${L}--printf "$o"${shq(fmt)}"$c" -- "$p" || { ${U}printf '%s' "$o"; return 3; }; o=`,
+      ...sums.map(([key, prog], i) => (i === 0 ? `  [ -z "$c" ] || ${prog} < "$p" || echo` : `  [ -z "$c" ] || { printf '${key}='; ${prog} < "$p" || echo; }`)),
     );
-    if (algo) parts.push(`  [ -z "$c" ] || ${algo}sum < "$p" || echo`);
-    if (o.md5) parts.push(algo ? `  [ -z "$c" ] || { printf 'md5='; md5sum < "$p" || echo; }` : `  [ -z "$c" ] || md5sum < "$p" || echo`);
   }
   // a small text file read with builtins: `read` line by line (a last line without
   // newline is left in $l); last in the output, after a mark line (parseProbe checks it)
