@@ -16,6 +16,15 @@ beforeAll(() => {
   execFileSync('npx', ['tsc', '-p', '.'], { cwd: ROOT });
 }, 120_000);
 
+/** write `files` (path relative to dir -> text) under dir; returns dir */
+function writeTree(dir: string, files: Record<string, string>): string {
+  for (const [f, t] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+    writeFileSync(path.join(dir, f), t);
+  }
+  return dir;
+}
+
 function site(groupVars: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'herun-argspec-'));
   const files: Record<string, string> = {
@@ -33,11 +42,7 @@ function site(groupVars: string): string {
     'roles/app/tasks/main.yml': '- copy: {dest: "{{ out }}", content: "{{ app_port }} {{ app_mode }}\\n"}\n',
     'playbook.yml': '- hosts: web\n  gather_facts: false\n  roles: [app]\n',
   };
-  for (const [f, t] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-    writeFileSync(path.join(dir, f), t);
-  }
-  return dir;
+  return writeTree(dir, files);
 }
 
 function run(dir: string): { rc: number; out: string; outFile: string } {
@@ -96,11 +101,7 @@ describe('role argument specs: the entry point that runs', () => {
       'roles/svc/tasks/restart.yml': '- copy: {dest: "{{ target }}/restart-{{ svc_port }}.txt", content: "port {{ svc_port }}\\n"}\n',
       'playbook.yml': playbook,
     };
-    for (const [f, t] of Object.entries(files)) {
-      mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-      writeFileSync(path.join(dir, f), t);
-    }
-    return dir;
+    return writeTree(dir, files);
   }
   const runIn = (dir: string) => {
     const r = spawnSync(HERUN, ['-c', 'local', '-i', 'localhost,', 'playbook.yml', '-e', `target=${dir}`], { cwd: dir, encoding: 'utf8' });
@@ -145,11 +146,7 @@ describe('role argument specs: null values', () => {
       'roles/r/tasks/main.yml': '- debug: {msg: "host id {{ host_id if host_id else \'this host\' }}"}\n',
       'playbook.yml': '- hosts: localhost\n  gather_facts: false\n  roles: [r]\n',
     };
-    for (const [f, t] of Object.entries(files)) {
-      mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-      writeFileSync(path.join(dir, f), t);
-    }
-    return dir;
+    return writeTree(dir, files);
   }
   const runIn = (dir: string) => {
     const r = spawnSync(HERUN, ['-c', 'local', '-i', 'localhost,', 'playbook.yml'], { cwd: dir, encoding: 'utf8' });
