@@ -13,8 +13,9 @@ import { summarizeProfile } from './profile-summary.mjs';
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH, '..');
 const LAB = path.join(ROOT, 'bin', 'herun-lab');
-// BENCH_MAIN: another build's dist/cli/main.js (A/B comparisons on the same lab and load)
-const MAIN = process.env.BENCH_MAIN ? path.resolve(process.env.BENCH_MAIN) : path.join(ROOT, 'dist', 'cli', 'main.js');
+// BENCH_MAIN: another entry to time instead of bin/herun (A/B comparisons on the same lab and
+// load): another build's bin/herun, or dist/cli/main.js (the unbundled CLI)
+const MAIN = process.env.BENCH_MAIN ? path.resolve(process.env.BENCH_MAIN) : path.join(ROOT, 'bin', 'herun');
 const PLAYBOOKS = path.join(BENCH, 'playbooks');
 const RESULTS = path.join(BENCH, 'results');
 
@@ -451,7 +452,7 @@ function targets(results) {
 
 // ------------------------------------------------------------------ main
 async function main() {
-  if (!existsSync(MAIN)) throw new Error('dist/ missing: run `npm run build` first (npm run bench does)');
+  if (!existsSync(MAIN) || !existsSync(path.join(ROOT, 'dist', 'cli', 'launch.js'))) throw new Error('dist/ missing: run `npm run build` first (npm run bench does)');
   mkdirSync(RESULTS, { recursive: true });
   const sizes = cfg.points ? [...new Set(cfg.points.map((p) => p.tasks))] : cfg.tasks;
   const files = writePlaybooks(PLAYBOOKS, sizes, [1, cfg.localTasks]);

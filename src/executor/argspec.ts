@@ -14,13 +14,13 @@ import type { Kw, RoleInstance } from '../playbook/model.js';
 import type { VarLayer } from '../vars/types.js';
 
 type Ajv = typeof AjvModule.default;
+const requireHere = createRequire(import.meta.url);
 let ajv: InstanceType<Ajv> | undefined;
 function getAjv(): InstanceType<Ajv> {
   if (!ajv) {
     // loaded when a role with an argument spec runs (CommonJS packages)
-    const require = createRequire(import.meta.url);
-    const Ajv = (require('ajv') as typeof AjvModule).default;
-    const addFormats = (require('ajv-formats') as typeof addFormatsModule).default;
+    const Ajv = (requireHere('ajv') as typeof AjvModule).default;
+    const addFormats = (requireHere('ajv-formats') as typeof addFormatsModule).default;
     ajv = new Ajv({ allErrors: true, strict: false, verbose: true, $data: true, code: { optimize: false } });
     addFormats(ajv);
   }
@@ -105,20 +105,8 @@ function positionOf(name: string, layers: VarLayer[]): Pos | undefined {
   return undefined;
 }
 
-/**
- * Validate the variables a role sees against its argument spec. `vars` is the
- * (lazy) variable scope; `layers` tell where each value was set.
- */
-export function validateRoleArgs(role: RoleInstance, vars: Kw, layers: VarLayer[], rolePos: Pos, entry = 'main'): void {
-  validateSiteSchema(role, vars, layers, rolePos, entry);
-  const opts = entrySpec(role, entry);
-  if (!opts) return;
-  let c = compiled.get(opts);
-  if (!c) {
-    const schema = specSchema(opts);
-    c = { schema, validate: getAjv().compile(schema) };
-    compiled.set(opts, c);
-  }
+/** The values of a spec's options among `vars`, as they are checked. */
+function specValues(opts: Record<string, Kw>, vars: Kw): Kw {
   const value: Kw = {};
   for (const k of Object.keys(opts)) {
     if (!(k in vars)) continue;
@@ -131,6 +119,60 @@ export function validateRoleArgs(role: RoleInstance, vars: Kw, layers: VarLayer[
     if (v === null && isMap(o) && o.required !== true && (o.default ?? null) === null) continue;
     value[k] = v;
   }
+  return value;
+}
+
+/** specs given as task arguments are new objects on every host: compiled once per text */
+const compiledByText = new Map<string, { schema: Record<string, unknown>; validate: ReturnType<InstanceType<Ajv>['compile']> }>();
+
+function compiledSpec(opts: Record<string, Kw>, byText = false): { schema: Record<string, unknown>; validate: ReturnType<InstanceType<Ajv>['compile']> } {
+  let c = compiled.get(opts);
+  if (c) return c;
+  const text = byText ? JSON.stringify(opts) : undefined;
+  c = text === undefined ? undefined : compiledByText.get(text);
+  if (!c) {
+    const schema = specSchema(opts);
+    c = { schema, validate: getAjv().compile(schema) };
+    if (text !== undefined) compiledByText.set(text, c);
+  }
+  compiled.set(opts, c);
+  return c;
+}
+
+/**
+ * The validate_argument_spec module's check (the task Ansible puts first in a role with a
+ * spec for its entry point): `options` of an entry point against `vars` (the variables
+ * the task sees), with the same rules as validateRoleArgs. Returns one message per broken
+ * option, none when the values are valid.
+ */
+export function argumentSpecErrors(opts: Record<string, Kw>, vars: Kw): string[] {
+  const c = compiledSpec(opts, true);
+  const value = specValues(opts, vars);
+  if (c.validate(value)) return [];
+  const out: string[] = [];
+  for (const e of c.validate.errors ?? []) {
+    const seg = e.instancePath.split('/').filter(Boolean);
+    const name = seg[0] ?? (e.params as { missingProperty?: string }).missingProperty ?? '?';
+    const at = seg.length > 1 ? `${name}.${seg.slice(1).join('.')}` : name;
+    let msg: string;
+    if (e.keyword === 'required') msg = `missing required arguments: ${(e.params as { missingProperty?: string }).missingProperty ?? name}`;
+    else if (e.keyword === 'enum') msg = `value of ${at} must be one of: ${((e.params as { allowedValues?: unknown[] }).allowedValues ?? []).map(String).join(', ')}, got: ${String(e.data)}`;
+    else msg = `argument '${at}' ${e.message ?? 'is invalid'}`;
+    if (!out.includes(msg)) out.push(msg);
+  }
+  return out;
+}
+
+/**
+ * Validate the variables a role sees against its argument spec. `vars` is the
+ * (lazy) variable scope; `layers` tell where each value was set.
+ */
+export function validateRoleArgs(role: RoleInstance, vars: Kw, layers: VarLayer[], rolePos: Pos, entry = 'main'): void {
+  validateSiteSchema(role, vars, layers, rolePos, entry);
+  const opts = entrySpec(role, entry);
+  if (!opts) return;
+  const c = compiledSpec(opts);
+  const value = specValues(opts, vars);
   if (c.validate(value)) return;
   const e = c.validate.errors![0]!;
   const seg = e.instancePath.split('/').filter(Boolean);

@@ -6,7 +6,7 @@
  * until/retries and check/diff mode live here; modules do the host work.
  */
 import path from 'node:path';
-import v8 from 'node:v8';
+import { limitHeapGrowth } from './heap-growth.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import PQueue from 'p-queue';
@@ -50,24 +50,6 @@ export interface RunOptions {
   addSecret?: (s: string) => void;
   isSecretName?: (name: string) => boolean;
   signal?: AbortSignal;
-}
-
-/**
- * A run makes many short-lived objects per host and task; with hundreds of hosts in
- * flight most of them outlive a scavenge and die in the old generation. V8's default
- * growth factor then lets the old generation grow to several times the live data
- * before a full collection (peak RSS 175 MB at 200 hosts for ~25 MB live).
- * Growing it by 30% at a time keeps the peak near the live size at a few more
- * (cheap: the live heap is small) full collections. See docs/decisions/heap-growth.md.
- */
-function limitHeapGrowth(): void {
-  // the user's own choice (node --heap-growing-percent / NODE_OPTIONS) wins
-  if ([...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('heap-growing-percent'))) return;
-  try {
-    v8.setFlagsFromString('--heap-growing-percent=30');
-  } catch {
-    /* an engine without the flag: default growth */
-  }
 }
 
 /** magic variables handed to templates as they are (never templated) */
@@ -1216,6 +1198,7 @@ export class Executor {
         const r = (v: string | undefined) => (v === undefined ? undefined : str(this.templar.render(v, tv, { pos: node.pos })));
         const blocks = instantiateRole(g.target, {}, {}, node.pos, this.play.dir, ctx, node.role, {
           tasksFrom: r(node.tasksFrom), handlersFrom: r(node.handlersFrom), defaultsFrom: r(node.defaultsFrom), varsFrom: r(node.varsFrom),
+          validate: node.rolespecValidate,
         }, true);
         role = ctx.playRoles[ctx.playRoles.length - 1];
         this.handlers = [...this.handlers, ...ctx.roleHandlers];

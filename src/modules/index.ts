@@ -13,6 +13,7 @@ const FILES: Record<string, string> = {
   stat: 'stat', slurp: 'slurp', fetch: 'fetch',
   debug: 'debug', assert: 'assert', fail: 'fail', set_fact: 'set_fact',
   include_vars: 'include_vars', pause: 'pause', wait_for: 'wait_for',
+  validate_argument_spec: 'validate_argument_spec',
   wait_for_connection: 'wait_for_connection',
   setup: 'setup', gather_facts: 'setup',
   service: 'service', systemd: 'systemd', systemd_service: 'systemd',

@@ -223,6 +223,36 @@ export interface RoleOptions {
   handlersFrom?: string;
   defaultsFrom?: string;
   varsFrom?: string;
+  /** include_role/import_role `rolespec_validate` (default true): false leaves out the validation task */
+  validate?: boolean;
+}
+
+/**
+ * The task Ansible puts first in a role whose meta/argument_specs.yml has a (non-empty)
+ * spec for the entry point that runs (Role._prepend_validation_task in ansible-core 2.14):
+ * "Validating arguments against arg spec 'X'" (" - <short_description>" when the spec has
+ * one), module validate_argument_spec, tagged always. It reports ok per host. herun's own
+ * stricter check of the same spec (before any host, then when the role starts:
+ * src/executor/argspec.ts) runs whatever the tags.
+ */
+function validationTask(role: RoleInstance, specs: unknown, specFile: string | undefined): ActionNode | undefined {
+  const all = isMap(specs) ? (specs as Kw).argument_specs : undefined;
+  if (!isMap(all) || !Object.keys(all).length) return undefined;
+  const spec = (all as Kw)[role.entryPoint];
+  if (!isMap(spec) || !Object.keys(spec).length) return undefined;
+  const entry = spec as Kw;
+  let name = `Validating arguments against arg spec '${role.entryPoint}'`;
+  if ('short_description' in entry) name += ` - ${str(entry.short_description)}`;
+  const pos = posOf(all, role.entryPoint) ?? { file: specFile ?? path.join(role.path, 'meta', 'argument_specs.yml'), line: 1, col: 1 };
+  return {
+    type: 'action', action: 'validate_argument_spec', pos, role, dir: path.join(role.path, 'tasks'),
+    kw: { name, tags: ['always'] },
+    args: {
+      argument_spec: isMap(entry.options) ? entry.options : {},
+      validate_args_context: { type: 'role', name: role.name, argument_spec_name: role.entryPoint, path: role.path },
+    },
+    argPos: {},
+  };
 }
 
 /** Load a role (and its dependencies) and return the blocks to run (deps first). */
@@ -281,6 +311,8 @@ export function instantiateRole(
   const tf = roleFile(roleDir, 'tasks', opts.tasksFrom ?? 'main');
   if (opts.tasksFrom && !tf) throw new UserError(`could not find tasks_from '${opts.tasksFrom}' in role '${name}'`, pos);
   const tasks = tf ? loadTaskList(readYamlList(tf, pos, 'a tasks file'), tf, path.dirname(tf), sub, { role }) : [];
+  const check = opts.validate === false ? undefined : validationTask(role, specs, specFile);
+  if (check) tasks.unshift(check);
   role.tasks = tasks;
   const hf = roleFile(roleDir, 'handlers', opts.handlersFrom ?? 'main');
   if (hf) {
@@ -378,6 +410,7 @@ function loadTask(entry: unknown, file: string, dir: string, ctx: LoadContext, o
         handlersFrom: a.handlers_from !== undefined ? str(a.handlers_from) : undefined,
         defaultsFrom: a.defaults_from !== undefined ? str(a.defaults_from) : undefined,
         varsFrom: a.vars_from !== undefined ? str(a.vars_from) : undefined,
+        validate: rolespecValidate(a.rolespec_validate ?? c.keywords.rolespec_validate),
       };
       if (c.kind === 'import_role') {
         const params: Kw = isMap(c.keywords.vars) ? {} : {};
@@ -386,13 +419,21 @@ function loadTask(entry: unknown, file: string, dir: string, ctx: LoadContext, o
         for (const t of blocks) t.parent = block;
         return [block];
       }
+      const { validate, ...from } = ro;
       return [{
-        ...base, type: 'include_role', roleName, ...ro,
+        ...base, type: 'include_role', roleName, ...from, rolespecValidate: validate,
         apply: isMap(a.apply) ? (a.apply as Kw) : undefined,
         public: a.public === true,
       }];
     }
   }
+}
+
+/** `rolespec_validate`: a boolean (yes/no/true/false...); absent is true */
+function rolespecValidate(v: unknown): boolean | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'boolean') return v;
+  return !['no', 'false', 'off', '0', 'n', 'f'].includes(str(v).trim().toLowerCase());
 }
 
 // ------------------------------------------------------------------ static validation

@@ -77,6 +77,8 @@ export interface IncludeRoleNode extends NodeBase {
   varsFrom?: string;
   apply?: Kw;
   public?: boolean;
+  /** `rolespec_validate: false`: no argument-spec validation task */
+  rolespecValidate?: boolean;
 }
 
 export interface MetaNode extends NodeBase {

@@ -30,7 +30,8 @@ export interface RunOpts {
   timeout?: number;
 }
 
-function run(cmd: string, args: string[], opts: RunOpts = {}): Promise<RunResult> {
+/** Run a command (cwd: the repository; env: this process's plus opts.env). */
+export function run(cmd: string, args: string[], opts: RunOpts = {}): Promise<RunResult> {
   const started = Date.now();
   return new Promise((resolvePromise) => {
     execFile(

@@ -49,7 +49,7 @@ describe('he site schema', () => {
     const r = await runHerun([PLAYBOOK, '-i', join(REPO_ROOT, 'inventories', 'example'), '--check', '-c', 'local']);
     expect(r.stderr + r.stdout).not.toMatch(/ERROR!/);
     expect(r.rc).toBe(0);
-    expect(r.stdout).toMatch(/host1\.example\.com\s+: ok=2\s+changed=0/);
+    expect(r.stdout).toMatch(/host1\.example\.com\s+: ok=3\s+changed=0/);
   });
 
   it.each(cases)('refuses %s before touching any host', async (name) => {

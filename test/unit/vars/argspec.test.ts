@@ -82,8 +82,9 @@ describe('role argument specs', () => {
 
 describe('role argument specs: the entry point that runs', () => {
   // Ansible checks `argument_specs.<tasks_from>` for `tasks_from: X`, not `main`
-  // (ansible-playbook 2.14 runs this playbook; it also shows a "Validating arguments"
-  // task per role run, which herun does not: see docs/decisions/argument-specs.md)
+  // (ansible-playbook 2.14 runs this playbook), and shows the check as the role's first
+  // task, "Validating arguments against arg spec 'X'", ok per host: herun too
+  // (docs/decisions/argument-specs.md)
   function entrySite(playbook: string): string {
     const dir = mkdtempSync(path.join(tmpdir(), 'herun-argspec-entry-'));
     const files: Record<string, string> = {
@@ -122,6 +123,8 @@ describe('role argument specs: the entry point that runs', () => {
     expect(r.rc).toBe(0);
     expect(existsSync(path.join(dir, 'restart-5432.txt'))).toBe(true);
     expect(existsSync(path.join(dir, 'restart-5433.txt'))).toBe(true);
+    expect(r.out.match(/TASK \[svc : Validating arguments against arg spec 'restart'\] \*+\nok: \[localhost\]/g)).toHaveLength(2);
+    expect(r.out).toMatch(/localhost\s+: ok=4\s+changed=2 /);
   });
 
   it('the restart entry point still requires what it declares, and main still requires needed', () => {
