@@ -15,7 +15,7 @@
 //       like with like, reported as ratio_vs_same_flags.
 // Also per run: CPU seconds used on the two hosts (sshd sessions + PostgreSQL, from /proc),
 // which the other work on the machine does not inflate as it does wall times.
-// Environment: MIGBENCH_SCALES (default "1,100"), MIGBENCH_PREFIX (default "benchmig"),
+// Environment: MIGBENCH_SCALES (default "1,10,100"), MIGBENCH_TARGET_SCALE (default 100), MIGBENCH_PREFIX (default "benchmig"),
 // MIGBENCH_REPEAT (repetitions per scale, default 1; medians are reported),
 // MIGBENCH_TRANSFER (engine_db_migrate_transfer, default auto), MIGBENCH_COMPRESS
 // (engine_db_migrate_dump_compress, default: the role's default, 0), MIGBENCH_FLOOR=1 (also the
@@ -30,7 +30,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LAB = path.join(ROOT, 'bin', 'herun-lab');
 const env = process.env;
 const PREFIX = env.MIGBENCH_PREFIX ?? 'benchmig';
-const SCALES = (env.MIGBENCH_SCALES ?? '1,100').split(',').map((x) => Number.parseInt(x, 10)).filter((x) => x >= 1);
+const SCALES = (env.MIGBENCH_SCALES ?? '1,10,100').split(',').map((x) => Number.parseInt(x, 10)).filter((x) => x >= 1);
 const TRANSFER = env.MIGBENCH_TRANSFER ?? 'auto';
 const REPEAT = Math.max(1, Number.parseInt(env.MIGBENCH_REPEAT ?? '1', 10) || 1);
 // the role's default for engine_db_migrate_dump_compress (roles/engine_db_migrate/defaults/main.yml)
@@ -39,6 +39,9 @@ const COMPRESS = env.MIGBENCH_COMPRESS !== undefined && env.MIGBENCH_COMPRESS !=
 const FLOOR = env.MIGBENCH_FLOOR === '1';
 const OUT = env.MIGBENCH_OUT ?? path.join(ROOT, 'bench', 'results', 'migrate-db.json');
 const TARGET = 1.2;
+// the target is judged from this scale up (docs/decisions/migrate-db-bench-seed.md): the
+// default seed is sized for the tests' speed, and there ~25 required safety steps outweigh the data
+const TARGET_SCALE = Number.parseInt(env.MIGBENCH_TARGET_SCALE ?? '100', 10);
 const work = mkdtempSync(path.join(tmpdir(), 'herun-bench-mig-'));
 const inv = path.join(work, 'pg.ini');
 
@@ -246,13 +249,17 @@ try {
       median_playbook_s: med((x) => x.migrate_db_playbook_s), median_hand_default_compression_s: med((x) => x.hand_ssh_default_compression_s.mean),
       median_hand_same_flags_s: med((x) => x.hand_ssh_same_flags_s.mean),
       ...(FLOOR ? { median_ratio_vs_local: med((x) => x.ratio_vs_local) } : {}),
-      ok: ratio <= TARGET, runs,
+      judged: scale >= TARGET_SCALE, ok: ratio <= TARGET, runs,
     });
-    console.log(`scale ${scale}: median ratio ${ratio} over ${runs.length} run(s) (target <= ${TARGET}) ${ratio <= TARGET ? 'OK' : 'OVER'}; ` +
+    const verdict = scale >= TARGET_SCALE ? (ratio <= TARGET ? 'OK' : 'OVER') : `information only: the target is judged from scale ${TARGET_SCALE}`;
+    console.log(`scale ${scale}: median ratio ${ratio} over ${runs.length} run(s) (target <= ${TARGET}) ${verdict}; ` +
       `vs the hand-run with the playbook's -Z ${COMPRESS}: ${ratioSame}`);
     down();
   }
-  const result = { date: new Date().toISOString(), cpus: os.cpus().length, target: TARGET, transfer: TRANSFER, dump_compress: COMPRESS, repeat: REPEAT, scales };
+  const judged = scales.filter((x) => x.judged);
+  const met = judged.length > 0 && judged.every((x) => x.ok);
+  console.log(`target (ratio <= ${TARGET} from scale ${TARGET_SCALE}): ${judged.length ? (met ? 'MET' : 'NOT MET') : 'no judged scale in MIGBENCH_SCALES'}`);
+  const result = { date: new Date().toISOString(), cpus: os.cpus().length, target: TARGET, target_scale: TARGET_SCALE, target_met: judged.length ? met : null, transfer: TRANSFER, dump_compress: COMPRESS, repeat: REPEAT, scales };
   mkdirSync(path.dirname(OUT), { recursive: true });
   writeFileSync(OUT, JSON.stringify(result, null, 2) + '\n');
   console.log(`written: ${path.relative(ROOT, OUT)}`);
