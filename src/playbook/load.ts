@@ -281,14 +281,11 @@ export function instantiateRole(
   const vars = varFile ? readYamlMap(varFile) : { vars: {}, pos: {} };
   const specFile = roleFile(roleDir, 'meta', 'argument_specs');
   const specs = specFile ? loadYamlFile(specFile) : undefined;
-  // argument-spec defaults fill in what defaults/main.yml leaves unset (role-defaults precedence)
-  const specOpts = isMap(specs) && isMap((specs as Kw).argument_specs) && isMap(((specs as Kw).argument_specs as Kw)[opts.tasksFrom ?? 'main'])
-    ? (((specs as Kw).argument_specs as Kw)[opts.tasksFrom ?? 'main'] as Kw).options : undefined;
-  const specDefaults: Kw = {};
-  if (isMap(specOpts)) for (const [k, o] of Object.entries(specOpts)) if (isMap(o) && 'default' in o && !(k in defaults.vars)) specDefaults[k] = o.default;
+  // an option's `default:` in the spec documents it and is not a variable, as in ansible-core
+  // 2.14: the role's defaults/ give values (docs/decisions/argument-specs.md)
   const role: RoleInstance = {
     name: path.basename(roleDir), path: roleDir,
-    defaults: { ...specDefaults, ...defaults.vars }, vars: vars.vars, params,
+    defaults: defaults.vars, vars: vars.vars, params,
     handlers: [], tasks: [], deps: [], parentRole,
     argumentSpecs: isMap(specs) ? (specs as Kw) : undefined,
     entryPoint: opts.tasksFrom ?? 'main',
